@@ -1,0 +1,18 @@
+using System.CommandLine;
+using PxeKit.Cli.Commands;
+
+namespace PxeKit.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => BuildRootCommand().Parse(args).Invoke();
+
+    /// <summary>The whole command tree; tests parse against it exactly as the executable does.</summary>
+    public static RootCommand BuildRootCommand()
+    {
+        var root = new RootCommand(
+            "PxeKit: network-boot server (DHCP/proxyDHCP, TFTP, HTTP) and the tools that prepare what it boots.");
+        root.Subcommands.Add(ServeCommand.Create());
+        return root;
+    }
+}

@@ -1,0 +1,7 @@
+namespace PxeKit.EndToEnd;
+
+public class Smoke
+{
+    [Fact]
+    public void Builds() => Assert.NotNull(typeof(PxeKit.Cli.Program));
+}
