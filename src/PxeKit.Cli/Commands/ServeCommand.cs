@@ -1,13 +1,229 @@
 using System.CommandLine;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PxeKit.Server.Hosting;
+using PxeKit.Server.Options;
 
 namespace PxeKit.Cli.Commands;
 
+/// <summary><c>pxekit serve</c>: configuration file, then flags on top, then the server until Ctrl+C or SIGTERM.</summary>
 internal static class ServeCommand
 {
+    private static readonly Option<string?> ConfigOption = new("--config", "-c")
+    {
+        Description = $"Configuration file (default: ./{ConfigFile.DefaultFileName} when it exists).",
+    };
+
+    private static readonly Option<string?> RootOption = new("--root")
+    {
+        Description = "Directory served over TFTP and HTTP (default: ./boot, created if missing).",
+    };
+
+    private static readonly Option<string[]> ListenOption = new("--listen")
+    {
+        Description = "Local address to listen on; repeat for several (default: all interfaces).",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private static readonly Option<int?> TftpPortOption = new("--tftp-port")
+    {
+        Description = "TFTP port (default 69; 0 disables TFTP).",
+    };
+
+    private static readonly Option<int?> HttpPortOption = new("--http-port")
+    {
+        Description = "HTTP port (default 8080; 0 disables HTTP).",
+    };
+
+    private static readonly Option<string?> DataDirOption = new("--data-dir")
+    {
+        Description = "Directory for leases, clients and boot traces (default: ./data).",
+    };
+
+    private static readonly Option<string?> LogLevelOption = new("--log-level")
+    {
+        Description = "trace, debug, information (default), warning or error.",
+    };
+
     public static Command Create()
     {
-        var command = new Command("serve", "Start the boot server (TFTP and HTTP; DHCP when enabled).");
-        command.SetAction(_ => 0);
+        var command = new Command("serve", "Start the boot server: TFTP and HTTP on the boot root (DHCP when enabled).")
+        {
+            ConfigOption, RootOption, ListenOption, TftpPortOption, HttpPortOption, DataDirOption, LogLevelOption,
+        };
+        command.SetAction((parse, cancellation) => RunAsync(parse, cancellation));
         return command;
+    }
+
+    /// <summary>Reads the configuration file and applies the flags; a mistake is a <see cref="ConfigurationException"/>.</summary>
+    internal static PxeKitOptions ResolveOptions(ParseResult parse)
+    {
+        var configPath = parse.GetValue(ConfigOption);
+        PxeKitOptions options;
+        if (configPath is not null)
+        {
+            if (!File.Exists(configPath))
+                throw new ConfigurationException($"configuration file {configPath} does not exist");
+            options = ConfigFile.Load(configPath);
+        }
+        else if (File.Exists(ConfigFile.DefaultFileName))
+        {
+            options = ConfigFile.Load(ConfigFile.DefaultFileName);
+        }
+        else
+        {
+            options = new PxeKitOptions();
+        }
+
+        if (parse.GetValue(RootOption) is { } root)
+            options.Root = root;
+        if (parse.GetValue(DataDirOption) is { } dataDir)
+            options.DataDirectory = dataDir;
+        if (parse.GetValue(ListenOption) is { Length: > 0 } listen)
+        {
+            options.Listen = [.. listen.Select(text => IPAddress.TryParse(text, out var address)
+                ? address
+                : throw new ConfigurationException($"--listen {text}: not an IP address"))];
+        }
+        if (parse.GetValue(TftpPortOption) is { } tftpPort)
+        {
+            if (tftpPort is < 0 or > 65535)
+                throw new ConfigurationException($"--tftp-port {tftpPort}: a port is 1 to 65535 (0 disables TFTP)");
+            options.Tftp.Enabled = tftpPort != 0;
+            options.Tftp.Port = tftpPort;
+        }
+        if (parse.GetValue(HttpPortOption) is { } httpPort)
+        {
+            if (httpPort is < 0 or > 65535)
+                throw new ConfigurationException($"--http-port {httpPort}: a port is 1 to 65535 (0 disables HTTP)");
+            options.Http.Enabled = httpPort != 0;
+            options.Http.Port = httpPort;
+        }
+        if (parse.GetValue(LogLevelOption) is { } level)
+        {
+            options.LogLevel = level.ToLowerInvariant() switch
+            {
+                "trace" => LogLevel.Trace,
+                "debug" => LogLevel.Debug,
+                "information" or "info" => LogLevel.Information,
+                "warning" or "warn" => LogLevel.Warning,
+                "error" => LogLevel.Error,
+                _ => throw new ConfigurationException($"--log-level {level}: use trace, debug, information, warning or error"),
+            };
+        }
+        if (options.Tftp.Server.Validate() is { } problem)
+            throw new ConfigurationException("tftp: " + problem);
+        return options;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellation)
+    {
+        PxeKitOptions options;
+        try
+        {
+            options = ResolveOptions(parse);
+        }
+        catch (ConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync("pxekit: " + e.Message);
+            return 2;
+        }
+
+        WebApplication app;
+        ILogger logger;
+        try
+        {
+            app = PxeKitHost.Build(options);
+            logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit");
+            BootRootSetup.Prepare(options, logger);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"pxekit: cannot prepare {options.Root} or {options.DataDirectory}: {e.Message}");
+            return 1;
+        }
+
+        await using (app)
+        {
+            try
+            {
+                await app.StartAsync(cancellation);
+            }
+            catch (ListenerStartException e)
+            {
+                await Console.Error.WriteLineAsync("pxekit: " + e.Message);
+                return 1;
+            }
+            catch (IOException e) when (e.InnerException is SocketException or null)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"pxekit: cannot listen for HTTP on port {options.Http.Port}: {e.Message} (use --http-port to pick another)");
+                return 1;
+            }
+
+            PrintSummary(options, app);
+            await app.WaitForShutdownAsync(cancellation);
+        }
+        return 0;
+    }
+
+    /// <summary>What is served and where, on standard output, once the listeners are up.</summary>
+    private static void PrintSummary(PxeKitOptions options, WebApplication app)
+    {
+        var root = Path.GetFullPath(options.Root);
+        var example = ExampleAddress(options);
+        var lines = new List<string>
+        {
+            $"PxeKit {Program.Version} serving {root}" +
+                (options.ConfigFile is null ? " (no configuration file: defaults)" : $" (configuration {options.ConfigFile})"),
+        };
+        if (options.Tftp.Enabled)
+        {
+            foreach (var endpoint in app.Services.GetRequiredService<ServerEndpoints>().Tftp)
+                lines.Add($"  TFTP  udp {endpoint}   try: tftp {example} {endpoint.Port} -c get undionly.kpxe");
+        }
+        else
+        {
+            lines.Add("  TFTP  off");
+        }
+        if (options.Http.Enabled)
+        {
+            foreach (var address in PxeKitHost.HttpAddresses(app))
+                lines.Add($"  HTTP  {address}   try: curl http://{example}:{address.Port}/{BootRootSetup.DefaultScriptName}");
+        }
+        else
+        {
+            lines.Add("  HTTP  off");
+        }
+        lines.Add("  DHCP  off: PxeKit hands out no addresses; point your DHCP server's next-server and filename here");
+        var present = BootRootSetup.IpxeBinaries.Where(name => File.Exists(Path.Combine(root, name))).ToList();
+        lines.Add("  iPXE  " + (present.Count == 0 ? "no binaries in the root (install Debian's ipxe package)" : string.Join(", ", present)));
+        Console.Out.WriteLine(string.Join(Environment.NewLine, lines));
+        Console.Out.Flush();
+    }
+
+    /// <summary>An address clients can reach, for the examples: the first listen address, or the first non-loopback
+    /// IPv4 address of this machine when listening on all interfaces.</summary>
+    private static string ExampleAddress(PxeKitOptions options)
+    {
+        var first = options.Listen[0];
+        if (!first.Equals(IPAddress.Any) && !first.Equals(IPAddress.IPv6Any))
+            return first.ToString();
+        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus != OperationalStatus.Up || nic.NetworkInterfaceType == NetworkInterfaceType.Loopback)
+                continue;
+            foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+            {
+                if (unicast.Address.AddressFamily == AddressFamily.InterNetwork)
+                    return unicast.Address.ToString();
+            }
+        }
+        return "127.0.0.1";
     }
 }

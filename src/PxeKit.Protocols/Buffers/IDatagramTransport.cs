@@ -1,0 +1,34 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace PxeKit.Protocols.Buffers;
+
+/// <summary>
+/// Binds datagram endpoints. The UDP implementation is <see cref="UdpDatagramTransport"/>; tests inject an
+/// in-memory one with loss and reordering, so protocol servers never hard-code sockets or ports.
+/// </summary>
+public interface IDatagramTransport
+{
+    /// <summary>Binds a new endpoint; port 0 asks for an ephemeral port.</summary>
+    IDatagramEndpoint Bind(IPEndPoint localEndPoint);
+}
+
+/// <summary>One bound datagram endpoint. Addresses are <see cref="SocketAddress"/> so that receiving and sending
+/// allocate nothing per datagram.</summary>
+public interface IDatagramEndpoint : IDisposable
+{
+    IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Receives one datagram into <paramref name="buffer"/> (cut to its length) and writes the sender
+    /// into <paramref name="remoteAddress"/>.</summary>
+    ValueTask<int> ReceiveFromAsync(Memory<byte> buffer, SocketAddress remoteAddress, CancellationToken cancellationToken);
+
+    /// <summary>Receives one datagram and tells which local address it was sent to (IP_PKTINFO), for a listener
+    /// bound to a wildcard address that must answer from the address the client used.</summary>
+    ValueTask<DatagramReceived> ReceiveMessageFromAsync(Memory<byte> buffer, CancellationToken cancellationToken);
+
+    ValueTask SendToAsync(ReadOnlyMemory<byte> datagram, SocketAddress remoteAddress, CancellationToken cancellationToken);
+}
+
+/// <summary>A datagram received by <see cref="IDatagramEndpoint.ReceiveMessageFromAsync"/>.</summary>
+public readonly record struct DatagramReceived(int Length, IPEndPoint Remote, IPAddress LocalAddress);

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace PxeKit.Protocols.Buffers;
+
+/// <summary>Real UDP sockets.</summary>
+public sealed class UdpDatagramTransport : IDatagramTransport
+{
+    /// <summary>Kernel buffer per socket: a 16-block window of 1468-byte blocks is ~24 KB; 1 MiB absorbs bursts from
+    /// many windows without drops on a busy listener.</summary>
+    public int SocketBufferBytes { get; init; } = 1 << 20;
+
+    public IDatagramEndpoint Bind(IPEndPoint localEndPoint)
+    {
+        var socket = new Socket(localEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (localEndPoint.AddressFamily == AddressFamily.InterNetworkV6)
+                socket.DualMode = true;
+            socket.SendBufferSize = SocketBufferBytes;
+            socket.ReceiveBufferSize = SocketBufferBytes;
+            if (OperatingSystem.IsWindows())
+            {
+                // An ICMP port-unreachable would otherwise surface as WSAECONNRESET on the next receive and end the
+                // loop (dotnet/corefx#33049, hostile-inputs S5).
+                const int SioUdpConnReset = unchecked((int)0x9800000C);
+                socket.IOControl(SioUdpConnReset, [0, 0, 0, 0], null);
+            }
+            socket.SetSocketOption(
+                localEndPoint.AddressFamily == AddressFamily.InterNetwork ? SocketOptionLevel.IP : SocketOptionLevel.IPv6,
+                SocketOptionName.PacketInformation, true);
+            socket.Bind(localEndPoint);
+            return new UdpDatagramEndpoint(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class UdpDatagramEndpoint(Socket socket) : IDatagramEndpoint
+    {
+        private readonly EndPoint _anyRemote = socket.AddressFamily == AddressFamily.InterNetwork
+            ? new IPEndPoint(IPAddress.Any, 0)
+            : new IPEndPoint(IPAddress.IPv6Any, 0);
+
+        public IPEndPoint LocalEndPoint { get; } = (IPEndPoint)socket.LocalEndPoint!;
+
+        public ValueTask<int> ReceiveFromAsync(Memory<byte> buffer, SocketAddress remoteAddress, CancellationToken cancellationToken) =>
+            socket.ReceiveFromAsync(buffer, SocketFlags.None, remoteAddress, cancellationToken);
+
+        public async ValueTask<DatagramReceived> ReceiveMessageFromAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                try
+                {
+                    var result = await socket.ReceiveMessageFromAsync(buffer, SocketFlags.None, _anyRemote, cancellationToken);
+                    return new DatagramReceived(result.ReceivedBytes, (IPEndPoint)result.RemoteEndPoint, result.PacketInformation.Address);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+                {
+                    // ICMP errors from earlier sends and over-long datagrams concern one peer, not the listener (S5).
+                }
+            }
+        }
+
+        public ValueTask SendToAsync(ReadOnlyMemory<byte> datagram, SocketAddress remoteAddress, CancellationToken cancellationToken)
+        {
+            var pending = socket.SendToAsync(datagram, SocketFlags.None, remoteAddress, cancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                _ = pending.Result;
+                return ValueTask.CompletedTask;
+            }
+            return AwaitSend(pending);
+        }
+
+        private static async ValueTask AwaitSend(ValueTask<int> pending) => await pending;
+
+        public void Dispose() => socket.Dispose();
+    }
+}

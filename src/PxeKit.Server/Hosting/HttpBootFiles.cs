@@ -1,0 +1,83 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+using PxeKit.Server.Boot;
+
+namespace PxeKit.Server.Hosting;
+
+/// <summary>
+/// Serves the boot root over HTTP with the same path mapping as TFTP: GET and HEAD, one byte range (206 with
+/// Content-Range; iPXE's <c>sanboot http://</c> reads disks by range), conditional requests, no listings.
+/// ASP.NET Core's file result does ranges, ETags and sendfile; a request with several ranges gets the whole
+/// file (200), which bounds the work of an "Apache Killer" request (hostile-inputs H1).
+/// </summary>
+internal static partial class HttpBootFiles
+{
+    private static readonly FileExtensionContentTypeProvider ContentTypes = CreateContentTypes();
+
+    public static void Map(WebApplication app, BootFileSystem files)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit.Http");
+        app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context) => Serve(context, files, logger));
+    }
+
+    private static IResult Serve(HttpContext context, BootFileSystem files, ILogger logger)
+    {
+        // Kestrel has already decoded %XX (except %2F) and removed dot segments; the boot file system then refuses
+        // "..", backslash tricks and links out of the root on the decoded name (hostile-inputs H4).
+        var requested = context.Request.Path.Value ?? "/";
+        var client = context.Connection.RemoteIpAddress;
+        var lookup = files.Resolve(requested);
+        if (!lookup.IsFound)
+        {
+            if (lookup.Status == BootFileStatus.Refused)
+                LogRefused(logger, client, requested, lookup.Reason!);
+            else
+                LogNotFound(logger, client, requested, lookup.Reason!);
+            return lookup.Status == BootFileStatus.Refused ? Results.BadRequest() : Results.NotFound();
+        }
+
+        var info = new FileInfo(lookup.FullPath!);
+        if (lookup.MatchedIgnoringCase)
+            LogCaseInsensitive(logger, client, requested, lookup.MappedName!);
+        var etag = new EntityTagHeaderValue(
+            string.Create(CultureInfo.InvariantCulture, $"\"{info.Length:x}-{info.LastWriteTimeUtc.Ticks:x}\""));
+        var contentType = ContentTypes.TryGetContentType(info.Name, out var type) ? type : "application/octet-stream";
+        var method = context.Request.Method;
+        context.Response.OnCompleted(() =>
+        {
+            LogServed(logger, client, method, lookup.MappedName!, context.Response.StatusCode,
+                context.Response.ContentLength ?? 0);
+            return Task.CompletedTask;
+        });
+        return Results.File(info.FullName, contentType, fileDownloadName: null,
+            lastModified: info.LastWriteTimeUtc, entityTag: etag, enableRangeProcessing: true);
+    }
+
+    private static FileExtensionContentTypeProvider CreateContentTypes()
+    {
+        var provider = new FileExtensionContentTypeProvider();
+        foreach (var extension in new[] { ".efi", ".kpxe", ".pxe", ".0", ".wim", ".sdi", ".img", ".vhd", ".vhdx", ".lkrn", ".c32", ".com", ".n12" })
+            provider.Mappings[extension] = "application/octet-stream";
+        provider.Mappings[".ipxe"] = "text/plain; charset=utf-8";
+        provider.Mappings[".cfg"] = "text/plain; charset=utf-8";
+        provider.Mappings[".iso"] = "application/x-iso9660-image";
+        return provider;
+    }
+
+    [LoggerMessage(1200, LogLevel.Information, "HTTP {Client} {Method} {Served}: {Status}, {Bytes} bytes")]
+    private static partial void LogServed(ILogger logger, System.Net.IPAddress? client, string method, string served, int status, long bytes);
+
+    [LoggerMessage(1201, LogLevel.Information, "HTTP refused {Client} '{Requested}': {Reason}")]
+    private static partial void LogRefused(ILogger logger, System.Net.IPAddress? client, string requested, string reason);
+
+    [LoggerMessage(1202, LogLevel.Information, "HTTP {Client} '{Requested}' not found: {Reason}")]
+    private static partial void LogNotFound(ILogger logger, System.Net.IPAddress? client, string requested, string reason);
+
+    [LoggerMessage(1203, LogLevel.Information, "HTTP {Client} asked for '{Requested}'; serving '{Served}' (matched ignoring letter case)")]
+    private static partial void LogCaseInsensitive(ILogger logger, System.Net.IPAddress? client, string requested, string served);
+}

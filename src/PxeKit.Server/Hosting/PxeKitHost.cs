@@ -1,0 +1,102 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PxeKit.Server.Boot;
+using PxeKit.Server.Options;
+
+namespace PxeKit.Server.Hosting;
+
+/// <summary>Builds the one process that serves everything: Kestrel for HTTP, hosted services for the UDP servers.</summary>
+public static class PxeKitHost
+{
+    public static WebApplication Build(PxeKitOptions options, Action<ILoggingBuilder>? configureLogging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddFilter("Microsoft", options.LogLevel > LogLevel.Warning ? options.LogLevel : LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        if (configureLogging is null)
+        {
+            builder.Logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+                console.IncludeScopes = false;
+            });
+        }
+        else
+        {
+            configureLogging(builder.Logging);
+        }
+
+        var files = new BootFileSystem(options.Root,
+            [.. options.Tftp.Remap.Select(r => RemapRule.Create(r.Match, r.Replace))], options.Tftp.CaseInsensitive);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(files);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ServerEndpoints>();
+        builder.Services.AddSingleton<TftpBootFiles>();
+        if (options.Tftp.Enabled)
+            builder.Services.AddHostedService<TftpListener>();
+
+        if (options.Http.Enabled)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.AddServerHeader = false;
+                kestrel.Limits.MaxConcurrentConnections = options.Http.MaxConnections;
+                kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
+                kestrel.Limits.MaxRequestBodySize = 64 * 1024; // a GET-only server; nothing legitimate sends a body
+                kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(30);
+                kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(240, TimeSpan.FromSeconds(5));
+                foreach (var address in options.Listen)
+                {
+                    // HTTP/1.1 only: iPXE and firmware speak HTTP/1.x, and HTTP/2 brings rapid-reset class DoS (H7).
+                    kestrel.Listen(address, options.Http.Port, listen => listen.Protocols = HttpProtocols.Http1);
+                }
+            });
+        }
+        else
+        {
+            builder.Services.AddSingleton<IServer, NoHttpServer>();
+        }
+
+        var app = builder.Build();
+        if (options.Http.Enabled)
+            HttpBootFiles.Map(app, files);
+        return app;
+    }
+
+    /// <summary>Where HTTP actually listens (resolves port 0).</summary>
+    public static IReadOnlyList<Uri> HttpAddresses(WebApplication app) =>
+        [.. (app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []).Select(a => new Uri(a))];
+
+    /// <summary>Stands in for Kestrel when HTTP is disabled, so that the host runs the UDP servers alone.</summary>
+    private sealed class NoHttpServer : IServer
+    {
+        public IFeatureCollection Features { get; } = new FeatureCollection();
+
+        public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
+            where TContext : notnull => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose()
+        {
+        }
+    }
+}
