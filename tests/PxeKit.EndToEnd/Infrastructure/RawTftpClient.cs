@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
@@ -122,4 +123,58 @@ public sealed class RawTftpClient : IDisposable
     }
 
     public void Dispose() => _socket.Dispose();
+}
+
+public static class RawTftpClientStreaming
+{
+    /// <summary>A windowed download that hashes instead of keeping the bytes (for files larger than memory should
+    /// hold); one reused buffer, 64-bit byte count, any number of block-number wraps.</summary>
+    public static async Task<long> DownloadHashingAsync(this RawTftpClient client, IPEndPoint server, string name,
+        int blockSize, int windowSize, IncrementalHash hash, TimeSpan limit)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork,
+            System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.ReceiveBufferSize = 8 << 20;
+        socket.SendTo(RawTftpClient.Rrq(name, ("blksize", blockSize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("windowsize", windowSize.ToString(System.Globalization.CultureInfo.InvariantCulture))), server);
+        using var cts = new CancellationTokenSource(limit);
+        var buffer = new byte[blockSize + 4];
+        var from = new System.Net.SocketAddress(System.Net.Sockets.AddressFamily.InterNetwork);
+        var n = await socket.ReceiveFromAsync(buffer, System.Net.Sockets.SocketFlags.None, from, cts.Token);
+        if (RawTftpClient.Opcode(buffer) != 6)
+            throw new IOException("expected an OACK");
+        var transfer = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from);
+        var oack = RawTftpClient.OackOptions(buffer[..n]);
+        var granted = int.Parse(oack["blksize"], System.Globalization.CultureInfo.InvariantCulture);
+        var window = int.Parse(oack["windowsize"], System.Globalization.CultureInfo.InvariantCulture);
+        socket.SendTo(RawTftpClient.Ack(0), transfer);
+        long total = 0;
+        var expected = (ushort)1;
+        var inWindow = 0;
+        while (true)
+        {
+            n = await socket.ReceiveFromAsync(buffer, System.Net.Sockets.SocketFlags.None, from, cts.Token);
+            if (RawTftpClient.Opcode(buffer) != 3)
+                throw new IOException($"expected DATA, got opcode {RawTftpClient.Opcode(buffer)}");
+            if (RawTftpClient.Word(buffer) != expected)
+            {
+                if (inWindow != 0)
+                    socket.SendTo(RawTftpClient.Ack((ushort)(expected - 1)), transfer);
+                inWindow = 0;
+                continue;
+            }
+            hash.AppendData(buffer, 4, n - 4);
+            total += n - 4;
+            var last = n - 4 < granted;
+            if (++inWindow == window || last)
+            {
+                socket.SendTo(RawTftpClient.Ack(expected), transfer);
+                inWindow = 0;
+            }
+            expected++;
+            if (last)
+                return total;
+        }
+    }
 }
