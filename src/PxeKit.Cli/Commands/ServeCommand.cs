@@ -159,10 +159,11 @@ internal static class ServeCommand
                 await Console.Error.WriteLineAsync("pxekit: " + e.Message);
                 return 1;
             }
-            catch (IOException e) when (e.InnerException is SocketException or null)
+            catch (IOException e)
             {
+                // Kestrel: "Failed to bind to address http://0.0.0.0:8080: address already in use."
                 await Console.Error.WriteLineAsync(
-                    $"pxekit: cannot listen for HTTP on port {options.Http.Port}: {e.Message} (use --http-port to pick another)");
+                    $"pxekit: cannot listen for HTTP: {e.Message.TrimEnd('.')} (stop the other server or use --http-port)");
                 return 1;
             }
 

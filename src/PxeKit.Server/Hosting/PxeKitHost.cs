@@ -29,6 +29,9 @@ public static class PxeKitHost
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft", options.LogLevel > LogLevel.Warning ? options.LogLevel : LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // A listener that cannot start is reported by `pxekit serve` in one sentence; the host's own report of the
+        // same failure is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         if (configureLogging is null)
         {
             builder.Logging.AddSimpleConsole(console =>
