@@ -79,9 +79,9 @@ public sealed class TftpServer
             }
         }
 
-        foreach (var transfer in _active.Values)
-            await transfer.Cancellation.CancelAsync();
-        while (!_active.IsEmpty)
+        // Every transfer's token is linked to `stopping`, so they are all ending; give them a moment to log.
+        var deadline = _time.GetTimestamp();
+        while (!_active.IsEmpty && _time.GetElapsedTime(deadline) < TimeSpan.FromSeconds(5))
             await Task.Delay(10, CancellationToken.None);
     }
 
@@ -122,8 +122,7 @@ public sealed class TftpServer
             // A PXE ROM that probed tsize (ERROR 8 after our OACK) may reuse its port for the real request before
             // that ERROR reached the old transfer; serve the new request at once instead of making it wait.
             TftpLog.Superseded(_logger, client, request.FileName);
-            existing.Superseded = true;
-            await existing.Cancellation.CancelAsync();
+            existing.Supersede();
             _active.TryRemove(new KeyValuePair<IPEndPoint, ActiveTransfer>(client, existing));
         }
 
@@ -212,7 +211,7 @@ public sealed class TftpServer
         var outcome = TftpTransferOutcome.Failed;
         try
         {
-            outcome = await transfer.RunAsync(active.Cancellation.Token);
+            outcome = await transfer.RunAsync(active.Token);
             if (active.Superseded)
                 outcome = TftpTransferOutcome.Superseded;
         }
@@ -224,7 +223,7 @@ public sealed class TftpServer
         finally
         {
             _active.TryRemove(new KeyValuePair<IPEndPoint, ActiveTransfer>(client, active));
-            active.Cancellation.Dispose();
+            active.Dispose();
             transfer.Dispose();
             Interlocked.Decrement(ref _activeCount);
         }
@@ -283,10 +282,34 @@ public sealed class TftpServer
         }
     }
 
-    private sealed class ActiveTransfer(TftpRequest request, CancellationTokenSource cancellation)
+    /// <summary>A running transfer as the listener sees it. The listener may supersede it while the transfer
+    /// itself ends and disposes its cancellation source; the lock keeps those two from racing.</summary>
+    private sealed class ActiveTransfer(TftpRequest request, CancellationTokenSource cancellation) : IDisposable
     {
+        private readonly Lock _lock = new();
+        private bool _disposed;
+
         public TftpRequest Request { get; } = request;
-        public CancellationTokenSource Cancellation { get; } = cancellation;
-        public volatile bool Superseded;
+        public CancellationToken Token { get; } = cancellation.Token;
+        public bool Superseded { get; private set; }
+
+        public void Supersede()
+        {
+            lock (_lock)
+            {
+                Superseded = true;
+                if (!_disposed)
+                    cancellation.Cancel();
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_lock)
+            {
+                _disposed = true;
+                cancellation.Dispose();
+            }
+        }
     }
 }
