@@ -15,6 +15,7 @@ public sealed class NamespacedProcess : IAsyncDisposable
     private readonly StringBuilder output = new();
     private readonly object gate = new();
     private bool disposed;
+    private int? exitCode;
 
     private NamespacedProcess(Process process, string description)
     {
@@ -27,10 +28,11 @@ public sealed class NamespacedProcess : IAsyncDisposable
 
     public int ProcessId => process.Id;
 
-    public bool HasExited => process.HasExited;
+    /// <summary>True once the program exited (also after dispose, which kills it).</summary>
+    public bool HasExited => disposed || process.HasExited;
 
-    /// <summary>Exit code once exited; null while running.</summary>
-    public int? ExitCode => process.HasExited ? process.ExitCode : null;
+    /// <summary>Exit code once exited (137-style kill codes after dispose); null while running.</summary>
+    public int? ExitCode => exitCode ?? (!disposed && process.HasExited ? process.ExitCode : null);
 
     /// <summary>Everything the program wrote to stdout and stderr so far (interleaved by arrival; capped at 256 K chars).</summary>
     public string Output
@@ -124,13 +126,14 @@ public sealed class NamespacedProcess : IAsyncDisposable
     {
         if (disposed)
             return;
-        disposed = true;
         try
         {
             await StopAsync();
+            exitCode = process.ExitCode;
         }
         finally
         {
+            disposed = true;
             process.Dispose();
         }
     }
