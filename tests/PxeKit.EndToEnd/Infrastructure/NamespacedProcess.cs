@@ -26,7 +26,8 @@ public sealed class NamespacedProcess : IAsyncDisposable
     /// <summary>Program and arguments as started (without the `ip netns exec` prefix).</summary>
     public string Description { get; }
 
-    public int ProcessId => process.Id;
+    /// <summary>PID of the program (stays readable after dispose).</summary>
+    public int ProcessId { get; private set; }
 
     /// <summary>True once the program exited (also after dispose, which kills it).</summary>
     public bool HasExited => disposed || process.HasExited;
@@ -66,6 +67,7 @@ public sealed class NamespacedProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => result.Append(e.Data);
         if (!process.Start())
             throw new InvalidOperationException($"could not start {result.Description} in namespace {namespaceName}");
+        result.ProcessId = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         process.StandardInput.Close();

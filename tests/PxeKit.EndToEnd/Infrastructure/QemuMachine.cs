@@ -275,7 +275,7 @@ public sealed partial class QemuMachine : IAsyncDisposable
         return builder.ToString();
     }
 
-    [GeneratedRegex(@"\x1b(\[[0-9;?=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[@-Z\\-_])")]
+    [GeneratedRegex(@"\x1b(\[[0-9;?=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[@-Z\\-_c])")]
     private static partial Regex EscapeSequence();
 
     private static void RequireFirmwareFiles(Firmware firmware)
