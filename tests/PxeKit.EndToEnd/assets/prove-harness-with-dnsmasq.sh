@@ -1,7 +1,7 @@
 #!/bin/sh
 # Proves the VM harness (Infrastructure/NetworkNamespace.cs, NamespacedProcess.cs, QemuMachine.cs) end to end with
 # Debian's dnsmasq (DHCP, proxyDHCP, TFTP) and python3's http.server standing in for pxekit. Not run by CI: run it
-# by hand, as root, on a machine with the packages below. It compiles the harness sources into a throwaway console
+# by hand, as root, on a machine with the packages below. It compiles the harness sources (not the xunit bits) into a throwaway console
 # program (in a temp dir) and performs four boots, one VM at a time:
 #
 #   full-DHCP  (one namespace: dnsmasq DHCP+TFTP on br0 192.0.2.1, HTTP on 192.0.2.1:8080)  -> BIOS, then UEFI
@@ -39,7 +39,10 @@ cat > "$proj/Prove.csproj" <<EOF
     <InvariantGlobalization>true</InvariantGlobalization>
   </PropertyGroup>
   <ItemGroup>
-    <Compile Include="$here/../Infrastructure/*.cs" />
+    <Compile Include="$here/../Infrastructure/ExternalTool.cs" />
+    <Compile Include="$here/../Infrastructure/NetworkNamespace.cs" />
+    <Compile Include="$here/../Infrastructure/NamespacedProcess.cs" />
+    <Compile Include="$here/../Infrastructure/QemuMachine.cs" />
   </ItemGroup>
 </Project>
 EOF
