@@ -33,8 +33,14 @@ public sealed class PxeKitProcess : IAsyncDisposable
 
     /// <summary>Starts pxekit with <paramref name="yaml"/> as pxekit.yaml (root and data dir are set here) and
     /// waits for its banner. <paramref name="prepareRoot"/> fills the boot root before the start.</summary>
-    public static async Task<PxeKitProcess> StartAsync(string yaml = "", Action<string>? prepareRoot = null, params string[] extraArguments)
+    public static Task<PxeKitProcess> StartAsync(string yaml = "", Action<string>? prepareRoot = null, params string[] extraArguments) =>
+        StartAsync(new PxeKitStart(yaml, prepareRoot, extraArguments));
+
+    /// <summary>Starts pxekit as <paramref name="start"/> says: on loopback with free ports, or inside a network
+    /// namespace on its address with the standard ports (69, 8080), as a real boot server runs.</summary>
+    public static async Task<PxeKitProcess> StartAsync(PxeKitStart start)
     {
+        var (yaml, prepareRoot, extraArguments) = (start.Yaml, start.PrepareRoot, start.ExtraArguments);
         var directory = System.IO.Directory.CreateTempSubdirectory("pxekit-e2e-").FullName;
         var root = Path.Combine(directory, "boot");
         System.IO.Directory.CreateDirectory(root);
@@ -44,26 +50,28 @@ public sealed class PxeKitProcess : IAsyncDisposable
 
         for (var attempt = 0; ; attempt++)
         {
-            var (tftpPort, httpPort) = (FreeUdpPort(), FreeTcpPort());
-            var start = new ProcessStartInfo("dotnet")
+            var (tftpPort, httpPort) = start.Namespace is null ? (FreeUdpPort(), FreeTcpPort()) : (69, 8080);
+            var info = new ProcessStartInfo(start.Namespace is null ? "dotnet" : ExternalTool.Require("ip", "iproute2"))
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
                 WorkingDirectory = directory,
             };
-            foreach (var argument in new[]
+            string[] prefix = start.Namespace is null ? [] : ["netns", "exec", start.Namespace.Name, "dotnet"];
+            foreach (var argument in prefix.Concat(new[]
             {
                 Path.Combine(AppContext.BaseDirectory, "pxekit.dll"), "serve", "--config", config, "--root", root,
-                "--data-dir", Path.Combine(directory, "data"), "--listen", "127.0.0.1",
+                "--data-dir", Path.Combine(directory, "data"), "--listen", start.Namespace?.Address.ToString() ?? "127.0.0.1",
                 "--tftp-port", tftpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--http-port", httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            }.Concat(extraArguments))
+            }).Concat(extraArguments))
             {
-                start.ArgumentList.Add(argument);
+                info.ArgumentList.Add(argument);
             }
 
-            var process = Process.Start(start)!;
+            // `ip netns exec` execs the program, so the PID we stop is pxekit's own.
+            var process = Process.Start(info)!;
             var server = new PxeKitProcess(process, directory, tftpPort, httpPort);
             process.OutputDataReceived += (_, e) => { if (e.Data is not null) server._output.Enqueue(e.Data); };
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) server._output.Enqueue(e.Data); };
@@ -148,4 +156,13 @@ public sealed class PxeKitProcess : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>How to start pxekit for a test.</summary>
+public sealed record PxeKitStart(string Yaml = "", Action<string>? PrepareRoot = null, string[]? Arguments = null)
+{
+    /// <summary>Run inside this namespace, listening on its bridge address.</summary>
+    public NetworkNamespace? Namespace { get; init; }
+
+    public string[] ExtraArguments => Arguments ?? [];
 }
