@@ -62,7 +62,7 @@ public sealed class PxeKitProcess : IAsyncDisposable
             foreach (var argument in prefix.Concat(new[]
             {
                 Path.Combine(AppContext.BaseDirectory, "pxekit.dll"), "serve", "--config", config, "--root", root,
-                "--data-dir", Path.Combine(directory, "data"), "--listen", start.Namespace?.Address.ToString() ?? "127.0.0.1",
+                "--data-dir", Path.Combine(directory, "data"), "--listen", start.Listen ?? start.Namespace?.Address.ToString() ?? "127.0.0.1",
                 "--tftp-port", tftpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--http-port", httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             }).Concat(extraArguments))
@@ -163,6 +163,9 @@ public sealed record PxeKitStart(string Yaml = "", Action<string>? PrepareRoot =
 {
     /// <summary>Run inside this namespace, listening on its bridge address.</summary>
     public NetworkNamespace? Namespace { get; init; }
+
+    /// <summary>Listen address instead of the namespace's or loopback (e.g. 0.0.0.0).</summary>
+    public string? Listen { get; init; }
 
     public string[] ExtraArguments => Arguments ?? [];
 }
