@@ -224,12 +224,15 @@ public sealed record BcdDeviceElement(BcdDevice Device, Guid Options = default)
         return bytes;
     }
 
-    /// <summary>Text up to the first NUL (a path field may be padded).</summary>
+    /// <summary>
+    /// The whole path field minus its terminating NUL. Fields are kept whole, embedded NULs included, because
+    /// some stores carry templates that a loader patches in place (ntloader's "\PATH_SIGN" followed by padding);
+    /// cutting at the first NUL would lose bytes on re-encoding. Display cuts at the first NUL instead.
+    /// </summary>
     private static string ReadPath(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.IsEmpty)
-            return "";
-        return Registry.RegistryValue.DecodeString(bytes);
+        var text = Encoding.Unicode.GetString(bytes[..(bytes.Length & ~1)]);
+        return text.EndsWith('\0') ? text[..^1] : text;
     }
 
     private static int PathLength(string path) => checked((path.Length + 1) * 2);

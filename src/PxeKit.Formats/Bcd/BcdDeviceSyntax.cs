@@ -19,7 +19,16 @@ public static class BcdDeviceSyntax
         return text;
     }
 
-    public static string Format(BcdDevice device)
+    public static string Format(BcdDevice device) => FormatDevice(device);
+
+    /// <summary>What bcdedit would show of a path field: the text before the first NUL.</summary>
+    private static string Shown(string path)
+    {
+        var nul = path.IndexOf('\0', StringComparison.Ordinal);
+        return nul < 0 ? path : path[..nul];
+    }
+
+    private static string FormatDevice(BcdDevice device)
     {
         // Our own decoder bounds nesting (BcdDeviceElement.MaxNestingDepth), so this recursion is bounded too.
         switch (device)
@@ -31,17 +40,17 @@ public static class BcdDeviceSyntax
             case BcdDevice.GptPartition gpt:
                 return $"partition={{gpt:disk={gpt.Disk:D},part={gpt.Partition:D}}}";
             case BcdDevice.Ramdisk ramdisk:
-                return $"ramdisk=[{FormatParent(ramdisk.Parent, ramdisk.Path)}]{ramdisk.Path}";
+                return $"ramdisk=[{FormatParent(ramdisk.Parent, ramdisk.Path)}]{Shown(ramdisk.Path)}";
             case BcdDevice.File file:
-                return $"file=[{FormatParent(file.Parent, file.Path)}]{file.Path}";
+                return $"file=[{FormatParent(file.Parent, file.Path)}]{Shown(file.Path)}";
             case BcdDevice.VirtualDisk { Image: BcdDevice.File image }:
-                return $"vhd=[{FormatParent(image.Parent, image.Path)}]{image.Path}";
+                return $"vhd=[{FormatParent(image.Parent, image.Path)}]{Shown(image.Path)}";
             case BcdDevice.Locate { Kind: BcdLocateKind.ByElement, Parent: BcdDevice.VirtualDisk { Image: BcdDevice.File image } } vhd:
-                return $"vhd=[{FormatParent(image.Parent, image.Path)}]{image.Path},locate=custom:{vhd.ElementType:x8}";
+                return $"vhd=[{FormatParent(image.Parent, image.Path)}]{Shown(image.Path)},locate=custom:{vhd.ElementType:x8}";
             case BcdDevice.Locate locate:
                 var text = locate.Kind == BcdLocateKind.ByElement
                     ? $"locate=custom:{locate.ElementType:x8}"
-                    : "locate=" + locate.Path;
+                    : "locate=" + Shown(locate.Path);
                 return locate.Parent is null ? text : $"{text},[{Format(locate.Parent)}]";
             default:
                 return "unknown";
