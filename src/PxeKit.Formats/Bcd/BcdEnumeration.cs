@@ -107,8 +107,13 @@ public static class BcdEnumeration
 
     private static void AppendLine(StringBuilder text, string name, IReadOnlyList<string> values)
     {
+        if (values.Count == 0)
+        {
+            text.Append(name).Append('\n');
+            return;
+        }
         text.Append(name.Length < NameColumn ? name.PadRight(NameColumn) : name + " ");
-        text.Append(values.Count > 0 ? values[0] : "").Append('\n');
+        text.Append(values[0]).Append('\n');
         for (var i = 1; i < values.Count; i++)
             text.Append(' ', NameColumn).Append(values[i]).Append('\n');
     }
