@@ -112,6 +112,7 @@ internal static class HiveWriter
         // gets a bin of its own, rounded up to 4 KiB.
         var offsets = new int[plan.Count];
         var binStarts = new List<(int Start, int Size)>();
+        var binUsed = new List<int>();
         int binStart = 0, binSize = BinAlignment, position = BinHeaderSize;
         binStarts.Add((binStart, binSize));
         for (var i = 0; i < plan.Count; i++)
@@ -119,6 +120,7 @@ internal static class HiveWriter
             var size = plan[i].Size;
             if (position + size > binStart + binSize)
             {
+                binUsed.Add(position);
                 binStart += binSize;
                 binSize = Math.Max(BinAlignment, AlignUp(size + BinHeaderSize, BinAlignment));
                 position = binStart + BinHeaderSize;
@@ -127,6 +129,7 @@ internal static class HiveWriter
             offsets[i] = position;
             position += size;
         }
+        binUsed.Add(position);
         var binsDataSize = binStart + binSize;
 
         // Where each key's cells ended up.
@@ -166,31 +169,19 @@ internal static class HiveWriter
         var output = new byte[BaseBlockSize + binsDataSize];
         var bins = output.AsSpan(BaseBlockSize);
 
-        // Bin headers and the free cells that close each bin.
-        var binIndex = 0;
-        var binEnds = new List<int>();
-        foreach (var (start, size) in binStarts)
+        // Bin headers, and the free cell that closes each bin (cells must tile a bin exactly).
+        for (var b = 0; b < binStarts.Count; b++)
         {
+            var (start, size) = binStarts[b];
             var header = bins[start..];
             HbinSignature.CopyTo(header);
             BinaryPrimitives.WriteUInt32LittleEndian(header[Bin.Offset..], (uint)start);
             BinaryPrimitives.WriteUInt32LittleEndian(header[Bin.Size..], (uint)size);
-            if (binIndex++ == 0)
+            if (b == 0)
                 BinaryPrimitives.WriteInt64LittleEndian(header[Bin.Timestamp..], timestamp);
-            binEnds.Add(start + size);
-        }
-        var used = new int[binStarts.Count];
-        for (var i = 0; i < plan.Count; i++)
-        {
-            var b = binStarts.FindLastIndex(x => x.Start <= offsets[i]);
-            used[b] = offsets[i] + plan[i].Size;
-        }
-        for (var b = 0; b < binStarts.Count; b++)
-        {
-            var end = binEnds[b];
-            var from = Math.Max(used[b], binStarts[b].Start + BinHeaderSize);
-            if (end > from)
-                BinaryPrimitives.WriteInt32LittleEndian(bins[from..], end - from);
+            var free = start + size - binUsed[b];
+            if (free > 0)
+                BinaryPrimitives.WriteInt32LittleEndian(bins[binUsed[b]..], free);
         }
 
         for (var i = 0; i < plan.Count; i++)
