@@ -135,9 +135,9 @@ internal ref struct HiveReader
     /// </summary>
     private readonly ReadOnlySpan<byte> Cell(uint offset, int minimumLength, string what)
     {
-        if (offset == NoCell || offset >= (uint)bins.Length || offset % CellAlignment != 0)
-            throw new HiveFormatException($"{what} points to 0x{offset:x}, outside the hive bins data (0x{bins.Length:x} bytes)", offset >= (uint)bins.Length ? BaseBlockSize : FileOffset(offset));
-        if ((allocatedCells[offset / CellAlignment / 64] & (1UL << (int)(offset / CellAlignment % 64))) == 0)
+        if (offset == NoCell || offset >= (uint)bins.Length)
+            throw new HiveFormatException($"{what} points to 0x{offset:x}, outside the hive bins data (0x{bins.Length:x} bytes)", BaseBlockSize);
+        if (offset % CellAlignment != 0 || (allocatedCells[offset / CellAlignment / 64] & (1UL << (int)(offset / CellAlignment % 64))) == 0)
             throw new HiveFormatException($"{what} points to 0x{offset:x}, which is not the start of an allocated cell", FileOffset(offset));
         var size = -BinaryPrimitives.ReadInt32LittleEndian(bins[(int)offset..]);
         var payload = bins.Slice((int)offset + 4, size - 4);

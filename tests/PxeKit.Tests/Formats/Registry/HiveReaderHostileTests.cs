@@ -267,3 +267,55 @@ public class HiveReaderHostileTests
         }
     }
 }
+
+/// <summary>The list forms Windows uses beyond lf (lh, li, and ri index roots over leaves) are read like lf.</summary>
+public class HiveReaderListFormTests
+{
+    private const int Bins = 0x1000;
+    private const int RootNk = Bins + 0x20 + 4;
+    private const int RootLf = Bins + 0x910;
+
+    private static byte[] Valid() => ReferenceStores.SequenceA().ToBytes(ReferenceStores.Options);
+
+    private static List<string> Names(byte[] file) => RegistryHive.Open(file).Root.SubKeys.Select(k => k.Name).ToList();
+
+    [Fact]
+    public void Reader_reads_lh_hash_leaves()
+    {
+        var file = Valid();
+        file[RootLf + 5] = (byte)'h';
+        Assert.Equal(["Description", "Objects"], Names(file));
+    }
+
+    [Fact]
+    public void Reader_reads_li_index_leaves()
+    {
+        var file = Valid();
+        // Rewrite the lf (count 2, 8-byte entries) as li (count 2, 4-byte entries) in the same cell.
+        var description = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(RootLf + 8));
+        var objects = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(RootLf + 16));
+        file[RootLf + 5] = (byte)'i';
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(RootLf + 8), description);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(RootLf + 12), objects);
+        Assert.Equal(["Description", "Objects"], Names(file));
+    }
+
+    [Fact]
+    public void Reader_follows_an_ri_index_root_to_its_leaves()
+    {
+        var file = Valid();
+        // Carve a 16-byte "ri" cell out of the free cell that ends the bin and point the root at it.
+        var cell = 0x20;
+        while (BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(Bins + cell)) < 0)
+            cell += -BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(Bins + cell));
+        var free = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(Bins + cell));
+        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(Bins + cell), -16);
+        file[Bins + cell + 4] = (byte)'r';
+        file[Bins + cell + 5] = (byte)'i';
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(Bins + cell + 6), 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(Bins + cell + 8), 0x910);
+        BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(Bins + cell + 16), free - 16);
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(RootNk + 0x1C), (uint)cell);
+        Assert.Equal(["Description", "Objects"], Names(file));
+    }
+}
