@@ -207,6 +207,46 @@ public class HiveReaderHostileTests
         Assert.Contains("more than the whole hive", Refused(file).Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A 1.5 hive whose root holds one 40000-byte value, stored as db big data; returns the db cell's file offset.</summary>
+    private static (byte[] File, int BigData) BigDataHive()
+    {
+        var hive = RegistryHive.Create("Root");
+        hive.Root.SetValue("Big", RegistryValueType.Binary, new byte[40000]);
+        var file = hive.ToBytes(ReferenceStores.Options);
+        var valueList = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(RootNk + 0x28));
+        var vk = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(Bins + (int)valueList + 4));
+        var db = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(Bins + (int)vk + 4 + 8));
+        Assert.Equal((byte)'d', file[Bins + (int)db + 4]);
+        return (file, Bins + (int)db + 4);
+    }
+
+    [Fact]
+    public void Reader_rejects_big_data_with_too_few_segments_R5()
+    {
+        var (file, db) = BigDataHive();
+        BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(db + 2), 1);
+        Assert.Contains("need 3 segments", Refused(file).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reader_rejects_big_data_whose_segment_list_points_outside_the_hive_R5()
+    {
+        var (file, db) = BigDataHive();
+        Put32(file, db + 4, 0xFFFFFFF0);
+        Assert.Contains("outside", Refused(file).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reader_rejects_big_data_segments_shorter_than_they_must_be_R5()
+    {
+        var (file, db) = BigDataHive();
+        // Point every segment at the (8-byte) segment list cell itself.
+        var list = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(db + 4));
+        for (var i = 0; i < 3; i++)
+            Put32(file, Bins + (int)list + 4 + (i * 4), BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(db + 4)));
+        Assert.Contains("needs 16344 bytes", Refused(file).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Reader_rejects_a_value_list_listing_the_same_value_twice()
     {
