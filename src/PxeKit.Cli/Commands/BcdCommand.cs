@@ -387,6 +387,11 @@ internal static class BcdCommand
         {
             throw new HiveFormatException($"{path}: {e.Message}");
         }
+        catch (BcdException e)
+        {
+            // A valid hive that is not a store is a problem with the file, not with the arguments.
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
     }
 
     private static void Save(string path, BcdStore store) => WriteFile(path, store.ToBytes(WriteOptions()));

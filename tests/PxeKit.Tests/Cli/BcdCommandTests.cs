@@ -124,4 +124,12 @@ public sealed class BcdCommandTests : IDisposable
         Assert.Contains("checksum", damaged.Error, StringComparison.Ordinal);
         Assert.Single(damaged.Error.TrimEnd().Split('\n'));
     }
+
+    [Fact]
+    public void A_hive_that_is_not_a_store_is_a_file_error()
+    {
+        var result = Run("bcd", "show", Path.Combine(PxeKit.Tests.Formats.SharedFixtures.Directory("bcd"), "hivex_minimal"));
+        Assert.Equal(1, result.Code);
+        Assert.Contains("not a BCD store", result.Error, StringComparison.Ordinal);
+    }
 }
