@@ -202,6 +202,8 @@ internal static class ServeCommand
             lines.Add("  HTTP  off");
         }
         lines.Add("  DHCP  off: PxeKit hands out no addresses; point your DHCP server's next-server and filename here");
+        foreach (var bcd in options.Bcd)
+            lines.Add($"  BCD   {bcd.Path}: generated ({bcd.Recipe}, {(bcd.Uefi ? "UEFI" : "BIOS")})");
         var present = BootRootSetup.IpxeBinaries.Where(name => File.Exists(Path.Combine(root, name))).ToList();
         lines.Add("  iPXE  " + (present.Count == 0 ? "no binaries in the root (install Debian's ipxe package)" : string.Join(", ", present)));
         Console.Out.WriteLine(string.Join(Environment.NewLine, lines));

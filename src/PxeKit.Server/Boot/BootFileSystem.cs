@@ -28,6 +28,9 @@ public sealed record BootFileLookup(
     string? Reason)
 {
     public bool IsFound => Status == BootFileStatus.Found;
+
+    /// <summary>Bytes the server generated (a BCD built from a recipe); null for a file on disk.</summary>
+    public byte[]? Content { get; init; }
 }
 
 /// <summary>
@@ -53,8 +56,12 @@ public sealed class BootFileSystem
 
     private readonly string _rootWithSeparator;
     private readonly IReadOnlyList<RemapRule> _remaps;
+    private readonly Dictionary<string, (string Name, byte[] Content)> _generated;
 
-    public BootFileSystem(string root, IReadOnlyList<RemapRule> remaps, bool caseInsensitive)
+    /// <param name="generated">Files the server makes (generated BCDs) by mapped name ("boot/bcd"); they take
+    /// precedence over files on disk and are matched ignoring case when <paramref name="caseInsensitive"/>.</param>
+    public BootFileSystem(string root, IReadOnlyList<RemapRule> remaps, bool caseInsensitive,
+        IReadOnlyDictionary<string, byte[]>? generated = null)
     {
         var full = Path.GetFullPath(root);
         if (Directory.Exists(full) && new DirectoryInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target)
@@ -63,7 +70,16 @@ public sealed class BootFileSystem
         _rootWithSeparator = Root + Path.DirectorySeparatorChar;
         _remaps = remaps;
         CaseInsensitive = caseInsensitive;
+        _generated = new(caseInsensitive ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+        foreach (var (name, content) in generated ?? new Dictionary<string, byte[]>())
+        {
+            var mapped = string.Join('/', Split(name, out _) ?? throw new ArgumentException($"'{name}' is not a path under the root"));
+            _generated[mapped] = (mapped, content);
+        }
     }
+
+    /// <summary>Names of the generated files, as mapped.</summary>
+    public IEnumerable<string> GeneratedNames => _generated.Keys;
 
     /// <summary>The canonical root directory (symbolic links resolved).</summary>
     public string Root { get; }
@@ -96,6 +112,15 @@ public sealed class BootFileSystem
             return Refuse(requestedName, name, refusal!);
 
         var mapped = string.Join('/', segments);
+        if (_generated.TryGetValue(mapped, out var generatedFile))
+        {
+            return new BootFileLookup(BootFileStatus.Found, requestedName, generatedFile.Name, null,
+                !string.Equals(generatedFile.Name, mapped, StringComparison.Ordinal), null)
+            {
+                Content = generatedFile.Content,
+            };
+        }
+
         var current = Root;
         var ignoredCase = false;
         for (var i = 0; i < segments.Count; i++)

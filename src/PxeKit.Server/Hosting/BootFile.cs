@@ -36,3 +36,22 @@ internal sealed class BootFile : ITftpFile
 
     public void Dispose() => _handle.Dispose();
 }
+
+/// <summary>Bytes the server generated (a BCD built from a recipe: a few kilobytes).</summary>
+internal sealed class GeneratedFile(byte[] content) : ITftpFile
+{
+    public long Length => content.Length;
+
+    public int Read(long offset, Span<byte> destination)
+    {
+        if (offset >= content.Length)
+            return 0;
+        var count = (int)Math.Min(destination.Length, content.Length - offset);
+        content.AsSpan((int)offset, count).CopyTo(destination);
+        return count;
+    }
+
+    public void Dispose()
+    {
+    }
+}

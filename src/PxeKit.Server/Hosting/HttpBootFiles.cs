@@ -41,12 +41,8 @@ internal static partial class HttpBootFiles
             return lookup.Status == BootFileStatus.Refused ? Results.BadRequest() : Results.NotFound();
         }
 
-        var info = new FileInfo(lookup.FullPath!);
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitive(logger, client, requested, lookup.MappedName!);
-        var etag = new EntityTagHeaderValue(
-            string.Create(CultureInfo.InvariantCulture, $"\"{info.Length:x}-{info.LastWriteTimeUtc.Ticks:x}\""));
-        var contentType = ContentTypes.TryGetContentType(info.Name, out var type) ? type : "application/octet-stream";
         var method = context.Request.Method;
         context.Response.OnCompleted(() =>
         {
@@ -54,6 +50,19 @@ internal static partial class HttpBootFiles
                 context.Response.ContentLength ?? 0);
             return Task.CompletedTask;
         });
+
+        if (lookup.Content is { } generated)
+        {
+            // Generated stores are deterministic, so a hash of the bytes is a stable validator.
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(generated).AsSpan(0, 8));
+            return Results.Bytes(generated, "application/octet-stream", fileDownloadName: null,
+                enableRangeProcessing: true, lastModified: null, entityTag: new EntityTagHeaderValue($"\"{hash}\""));
+        }
+
+        var info = new FileInfo(lookup.FullPath!);
+        var etag = new EntityTagHeaderValue(
+            string.Create(CultureInfo.InvariantCulture, $"\"{info.Length:x}-{info.LastWriteTimeUtc.Ticks:x}\""));
+        var contentType = ContentTypes.TryGetContentType(info.Name, out var type) ? type : "application/octet-stream";
         return Results.File(info.FullName, contentType, fileDownloadName: null,
             lastModified: info.LastWriteTimeUtc, entityTag: etag, enableRangeProcessing: true);
     }

@@ -47,7 +47,8 @@ public static class PxeKitHost
         }
 
         var files = new BootFileSystem(options.Root,
-            [.. options.Tftp.Remap.Select(r => RemapRule.Create(r.Match, r.Replace))], options.Tftp.CaseInsensitive);
+            [.. options.Tftp.Remap.Select(r => RemapRule.Create(r.Match, r.Replace))], options.Tftp.CaseInsensitive,
+            options.Bcd.ToDictionary(b => b.Path, GeneratedBcds.Build));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(files);
         builder.Services.AddSingleton(TimeProvider.System);

@@ -21,6 +21,8 @@ internal sealed partial class TftpBootFiles(BootFileSystem files, ILogger<TftpBo
 
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitiveMatch(logger, client, requestedName, lookup.MappedName!);
+        if (lookup.Content is { } generated)
+            return TftpOpenResult.Found(new GeneratedFile(generated), lookup.MappedName!);
         try
         {
             return TftpOpenResult.Found(BootFile.Open(lookup.FullPath!), lookup.MappedName!);

@@ -71,6 +71,7 @@ public static class ConfigFile
                 ["port"] = v => options.Http.Port = reader.Int(v, "http.port", 1, 65535),
                 ["max-connections"] = v => options.Http.MaxConnections = reader.Int(v, "http.max-connections", 1, 1_000_000),
             }),
+            ["bcd"] = n => options.Bcd = reader.GeneratedBcds(n, "bcd"),
             ["ipxe"] = n => reader.Mapping(n, "ipxe", new()
             {
                 ["install-binaries"] = v => options.Ipxe.InstallBinaries = reader.Bool(v, "ipxe.install-binaries"),
@@ -172,6 +173,46 @@ public static class ConfigFile
             "error" => Microsoft.Extensions.Logging.LogLevel.Error,
             var other => throw Error(node, $"'{key}' must be one of trace, debug, information, warning, error; not '{other}'"),
         };
+
+        public List<GeneratedBcdOptions> GeneratedBcds(YamlNode node, string key)
+        {
+            if (node is not YamlSequenceNode sequence)
+                throw Error(node, $"'{key}' must be a list of stores, each with 'path' and 'recipe'");
+            var stores = new List<GeneratedBcdOptions>();
+            foreach (var item in sequence.Children)
+            {
+                string? path = null, recipe = null, wim = null, sdi = null, device = null, vhd = null;
+                var uefi = false;
+                Mapping(item, key + "[]", new()
+                {
+                    ["path"] = v => path = String(v, key + "[].path"),
+                    ["recipe"] = v => recipe = OneOf(v, key + "[].recipe", "winpe", "windows", "vhd"),
+                    ["uefi"] = v => uefi = Bool(v, key + "[].uefi"),
+                    ["wim"] = v => wim = String(v, key + "[].wim"),
+                    ["sdi"] = v => sdi = String(v, key + "[].sdi"),
+                    ["device"] = v => device = OneOf(v, key + "[].device", "boot", "locate", "locate-path"),
+                    ["vhd"] = v => vhd = String(v, key + "[].vhd"),
+                });
+                if (path is null || recipe is null)
+                    throw Error(item, $"each '{key}' store needs 'path' (where clients fetch it) and 'recipe' (winpe, windows or vhd)");
+                if (recipe == "vhd" && vhd is null)
+                    throw Error(item, $"the '{key}' store at '{path}' uses the vhd recipe and needs 'vhd' (e.g. \\images\\win10.vhd)");
+                if (path.Split('/', '\\').Any(part => part == ".."))
+                    throw Error(item, $"'{key}[].path' '{path}' must stay inside the boot root");
+                stores.Add(new GeneratedBcdOptions
+                {
+                    Path = path, Recipe = recipe, Uefi = uefi, Wim = wim, Sdi = sdi, Device = device, Vhd = vhd,
+                    Line = (int)item.Start.Line,
+                });
+            }
+            return stores;
+        }
+
+        public string OneOf(YamlNode node, string key, params string[] allowed)
+        {
+            var value = String(node, key);
+            return allowed.Contains(value) ? value : throw Error(node, $"'{key}' must be one of {string.Join(", ", allowed)}; not '{value}'");
+        }
 
         public List<RemapOptions> Remaps(YamlNode node, string key)
         {

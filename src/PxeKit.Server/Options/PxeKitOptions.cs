@@ -25,6 +25,9 @@ public sealed class PxeKitOptions
 
     public IpxeOptions Ipxe { get; set; } = new();
 
+    /// <summary>BCD stores built from recipes and served from memory.</summary>
+    public List<GeneratedBcdOptions> Bcd { get; set; } = [];
+
     /// <summary>The file these options came from, or null for defaults and flags only.</summary>
     public string? ConfigFile { get; set; }
 }

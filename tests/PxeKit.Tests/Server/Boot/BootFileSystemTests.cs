@@ -144,3 +144,33 @@ public sealed class BootFileSystemTests : IDisposable
         Assert.Equal(BootFileStatus.Refused, files.Resolve("x").Status);
     }
 }
+
+public sealed class GeneratedFileTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("pxekit-gen-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void Generated_file_is_found_the_way_windows_asks_and_wins_over_a_file_on_disk()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "boot"));
+        File.WriteAllText(Path.Combine(_root, "boot", "bcd"), "stale copy");
+        var files = new BootFileSystem(_root, [], caseInsensitive: true, new Dictionary<string, byte[]> { ["/boot/bcd"] = [1, 2, 3] });
+
+        var lookup = files.Resolve("\\Boot\\BCD");
+
+        Assert.True(lookup.IsFound);
+        Assert.Equal("boot/bcd", lookup.MappedName);
+        Assert.Equal([1, 2, 3], lookup.Content);
+        Assert.Null(lookup.FullPath);
+    }
+
+    [Fact]
+    public void Generated_file_is_matched_exactly_when_case_insensitive_lookup_is_off()
+    {
+        var files = new BootFileSystem(_root, [], caseInsensitive: false, new Dictionary<string, byte[]> { ["boot/bcd"] = [1] });
+        Assert.True(files.Resolve("boot/bcd").IsFound);
+        Assert.False(files.Resolve("Boot/BCD").IsFound);
+    }
+}

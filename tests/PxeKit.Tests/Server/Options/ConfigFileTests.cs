@@ -92,3 +92,42 @@ public class ConfigFileTests
         Assert.StartsWith("pxekit.yaml line 2", error.Message, StringComparison.Ordinal);
     }
 }
+
+public class GeneratedBcdConfigTests
+{
+    [Fact]
+    public void Bcd_stores_are_read_with_their_recipe_options()
+    {
+        var options = ConfigFile.Parse("""
+            bcd:
+              - path: boot/bcd
+                recipe: winpe
+                wim: \sources\boot.wim
+                sdi: \boot\boot.sdi
+              - path: efi/microsoft/boot/bcd
+                recipe: winpe
+                uefi: true
+              - path: images/bcd
+                recipe: vhd
+                vhd: \images\win10.vhd
+            """);
+
+        Assert.Equal(3, options.Bcd.Count);
+        Assert.Equal(@"\sources\boot.wim", options.Bcd[0].Wim);
+        Assert.True(options.Bcd[1].Uefi);
+        Assert.Equal(@"\images\win10.vhd", options.Bcd[2].Vhd);
+        Assert.Equal(2, options.Bcd[0].Line);
+    }
+
+    [Theory]
+    [InlineData("bcd:\n  - path: boot/bcd\n    recipe: winxp\n", "pxekit.yaml line 3: 'bcd[].recipe' must be one of winpe, windows, vhd")]
+    [InlineData("bcd:\n  - recipe: winpe\n", "pxekit.yaml line 2: each 'bcd' store needs 'path'")]
+    [InlineData("bcd:\n  - path: b\n    recipe: vhd\n", "pxekit.yaml line 2: the 'bcd' store at 'b' uses the vhd recipe and needs 'vhd'")]
+    [InlineData("bcd:\n  - path: ../bcd\n    recipe: winpe\n", "pxekit.yaml line 2: 'bcd[].path' '../bcd' must stay inside the boot root")]
+    [InlineData("bcd:\n  - path: b\n    recipe: windows\n    device: partition\n", "pxekit.yaml line 4: 'bcd[].device' must be one of boot, locate, locate-path")]
+    public void Bcd_mistakes_name_the_key_and_line(string yaml, string expected)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => ConfigFile.Parse(yaml));
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+}
