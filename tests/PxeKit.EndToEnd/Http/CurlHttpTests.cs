@@ -106,10 +106,12 @@ public sealed class CurlHttpTests(HttpServerFixture fixture) : IClassFixture<Htt
     }
 
     [Theory]
+    [InlineData("/")]
     [InlineData("/sub")]
     [InlineData("/sub/")]
     [InlineData("/boot/")]
-    public async Task Directories_are_404_never_a_listing(string path)
+    [InlineData("/boot/..")]
+    public async Task Directories_and_the_root_are_404_never_a_listing(string path)
     {
         var result = await CurlAsync(path);
 
