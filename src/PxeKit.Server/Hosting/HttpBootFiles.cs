@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using PxeKit.Server.Boot;
 
@@ -47,6 +48,14 @@ internal static partial class HttpBootFiles
         var etag = new EntityTagHeaderValue(
             string.Create(CultureInfo.InvariantCulture, $"\"{info.Length:x}-{info.LastWriteTimeUtc.Ticks:x}\""));
         var contentType = ContentTypes.TryGetContentType(info.Name, out var type) ? type : "application/octet-stream";
+        var range = context.Request.Headers.Range;
+        if (range.Count > 0 && (info.Length == 0 || !IsByteRange(range)))
+        {
+            // RFC 9110 §14.2: a Range in a unit the server does not know MUST be ignored (ASP.NET Core reads
+            // "items=0-5" as bytes 0-5), and a Range on an empty representation MAY be: ASP.NET Core answers 416 there,
+            // wrong for a suffix range, which §14.1.2 calls satisfiable though no Content-Range can spell it.
+            context.Request.Headers.Range = StringValues.Empty;
+        }
         var method = context.Request.Method;
         context.Response.OnCompleted(() =>
         {
@@ -57,6 +66,9 @@ internal static partial class HttpBootFiles
         return Results.File(info.FullName, contentType, fileDownloadName: null,
             lastModified: info.LastWriteTimeUtc, entityTag: etag, enableRangeProcessing: true);
     }
+
+    private static bool IsByteRange(StringValues range) =>
+        range.Count == 1 && range[0] is { } value && value.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase);
 
     private static FileExtensionContentTypeProvider CreateContentTypes()
     {

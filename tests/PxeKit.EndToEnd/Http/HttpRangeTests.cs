@@ -32,7 +32,8 @@ public sealed class HttpRangeTests(HttpServerFixture fixture) : IClassFixture<Ht
     /// What the server answers, each checked against RFC 9110 §14: a range it cannot parse or that is invalid may be
     /// ignored (200, §14.2); a last-pos past the end is clamped (§14.1.2); a range starting at or past the end, and
     /// the zero-length suffix, are unsatisfiable (416 with <c>bytes */length</c>, §14.1.1, §15.5.17); a suffix longer
-    /// than the file means the whole file (§14.1.2).
+    /// than the file means the whole file (§14.1.2); an unknown unit MUST be ignored (§14.2); and on an empty file the
+    /// Range is ignored (§14.2 allows it; the one satisfiable range there has no Content-Range spelling).
     /// Ten thousand bytes in small.bin; <paramref name="from"/> and <paramref name="length"/> pick the expected body
     /// (length -1: the whole file).
     /// </summary>
@@ -52,6 +53,10 @@ public sealed class HttpRangeTests(HttpServerFixture fixture) : IClassFixture<Ht
     [InlineData("bytes=10000-", "small.bin", 416, "bytes */10000", 0, 0)]
     [InlineData("bytes=9999-", "small.bin", 206, "bytes 9999-9999/10000", 9999, 1)]
     [InlineData("bytes=0-0", "small.bin", 206, "bytes 0-0/10000", 0, 1)]
+    [InlineData("items=0-5", "small.bin", 200, null, 0, -1)]
+    [InlineData("bytes=0-", "empty.bin", 200, null, 0, 0)]
+    [InlineData("bytes=0-0", "empty.bin", 200, null, 0, 0)]
+    [InlineData("bytes=-5", "empty.bin", 200, null, 0, 0)]
     public async Task Odd_range_gets_the_answer_RFC_9110_gives_and_never_500(
         string range, string file, int status, string? contentRange, int from, int length)
     {
