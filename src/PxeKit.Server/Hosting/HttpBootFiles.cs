@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.StaticFiles;
@@ -36,9 +37,9 @@ internal static partial class HttpBootFiles
         if (!lookup.IsFound)
         {
             if (lookup.Status == BootFileStatus.Refused)
-                LogRefused(logger, client, requested, lookup.Reason!);
+                LogRefused(logger, client, Printable(requested), lookup.Reason!);
             else
-                LogNotFound(logger, client, requested, lookup.Reason!);
+                LogNotFound(logger, client, Printable(requested), lookup.Reason!);
             return lookup.Status == BootFileStatus.Refused ? Results.BadRequest() : Results.NotFound();
         }
 
@@ -69,6 +70,23 @@ internal static partial class HttpBootFiles
 
     private static bool IsByteRange(StringValues range) =>
         range.Count == 1 && range[0] is { } value && value.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A client's name for a log line, control characters (why most such names are refused) escaped as
+    /// <c>\u000D</c>: a CR or LF written raw would end our line and let the client forge the next one.</summary>
+    private static string Printable(string name)
+    {
+        if (!name.AsSpan().ContainsAnyInRange('\0', '\u001F') && !name.AsSpan().ContainsAnyInRange('\u007F', '\u009F'))
+            return name;
+        var printable = new StringBuilder(name.Length + 16);
+        foreach (var c in name)
+        {
+            if (char.IsControl(c))
+                printable.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+            else
+                printable.Append(c);
+        }
+        return printable.ToString();
+    }
 
     private static FileExtensionContentTypeProvider CreateContentTypes()
     {

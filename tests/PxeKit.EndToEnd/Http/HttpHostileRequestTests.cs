@@ -47,13 +47,18 @@ public sealed class HttpHostileRequestTests(HttpServerFixture fixture) : IClassF
         await fixture.AssertStillServesAsync();
     }
 
-    /// <summary>A name never comes back as a header (PxeKit sends no Location or Content-Disposition), so quotes
-    /// cannot break out of one.</summary>
+    /// <summary>A name never comes back as a header (PxeKit sends no Location or Content-Disposition), so CR/LF cannot
+    /// split the response; a control character in the decoded name is refused and logged escaped, on one log line, so
+    /// that it cannot forge the next one either.</summary>
     [Theory]
+    [InlineData("/boot%0D%0AX-Injected:%20yes", 400, "HTTP refused 127.0.0.1 '/boot\\u000D\\u000AX-Injected: yes': name contains control character U+000D")]
+    [InlineData("/x%0AX-Injected:%20yes", 400, "HTTP refused 127.0.0.1 '/x\\u000AX-Injected: yes': name contains control character U+000A")]
+    [InlineData("/x%0D2026-01-01%2000:00:00%20info:%20forged", 400, "HTTP refused 127.0.0.1 '/x\\u000D2026-01-01 00:00:00 info: forged': name contains control character U+000D")]
+    [InlineData("/%22%0D%0ALocation:%20http://evil/", 400, "HTTP refused 127.0.0.1 '/\"\\u000D\\u000ALocation: http://evil/': name contains control character U+000D")]
     [InlineData("/a%22b.bin", 404, "'/a\"b.bin' not found")]
     [InlineData("/a%27b.bin", 404, "'/a'b.bin' not found")]
     [InlineData("/%22quoted%22", 404, "'/\"quoted\"' not found")]
-    public async Task Quotes_in_the_name_inject_no_header(string target, int status, string logged)
+    public async Task Crlf_and_quotes_in_the_name_inject_no_header(string target, int status, string logged)
     {
         var response = await RawHttp.SendAsync(fixture.Port, "GET", target, Limit);
 
@@ -63,6 +68,9 @@ public sealed class HttpHostileRequestTests(HttpServerFixture fixture) : IClassF
         Assert.False(response.HasHeader("Content-Disposition"), response.Describe());
         Assert.DoesNotContain("\r\nX-Injected", response.WireText, StringComparison.OrdinalIgnoreCase);
         Assert.True(await Server.WaitForOutputAsync(logged, LogWait), Server.Output);
+        Assert.All(Server.Output.Split('\n').Where(line => line.Contains("X-Injected", StringComparison.Ordinal) ||
+            line.Contains("Location:", StringComparison.Ordinal) || line.Contains("forged", StringComparison.Ordinal)),
+            line => Assert.Contains("HTTP refused 127.0.0.1 '/", line, StringComparison.Ordinal));
         await fixture.AssertStillServesAsync();
     }
 
