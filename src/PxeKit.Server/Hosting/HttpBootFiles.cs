@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,16 @@ internal static partial class HttpBootFiles
         // "..", backslash tricks and links out of the root on the decoded name (hostile-inputs H4).
         var requested = context.Request.Path.Value ?? "/";
         var client = context.Connection.RemoteIpAddress;
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            // A GET or HEAD has no use for a body, and a body is where request smuggling hides (CVE-2025-55315, a
+            // chunk extension ending in a bare LF; hostile-inputs H6). Refuse before serving and close, so that no
+            // byte of it is ever read as a request.
+            LogRefused(logger, client, Printable(requested), "a GET or HEAD with a request body");
+            context.Response.Headers.Connection = "close";
+            return Results.BadRequest();
+        }
+
         var lookup = files.Resolve(requested);
         if (!lookup.IsFound)
         {

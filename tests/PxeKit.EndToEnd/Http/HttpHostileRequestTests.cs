@@ -3,7 +3,7 @@ using PxeKit.EndToEnd.Infrastructure;
 
 namespace PxeKit.EndToEnd.Http;
 
-/// <summary>Request targets and framing a hostile client sends byte for byte (hostile-inputs H4, H7, H9); each
+/// <summary>Request targets and framing a hostile client sends byte for byte (hostile-inputs H4, H6, H7, H9); each
 /// test ends with a legitimate request that must still be served.</summary>
 public sealed class HttpHostileRequestTests(HttpServerFixture fixture) : IClassFixture<HttpServerFixture>
 {
@@ -72,6 +72,56 @@ public sealed class HttpHostileRequestTests(HttpServerFixture fixture) : IClassF
             line.Contains("Location:", StringComparison.Ordinal) || line.Contains("forged", StringComparison.Ordinal)),
             line => Assert.Contains("HTTP refused 127.0.0.1 '/", line, StringComparison.Ordinal));
         await fixture.AssertStillServesAsync();
+    }
+
+    /// <summary>CVE-2025-55315: a chunk extension ending in a bare LF lets a front proxy and Kestrel disagree on where
+    /// the body ends, so the "body" can carry a second request. A boot server's GET carries no body: it is refused
+    /// before anything is served, and the smuggled request never gets an answer.</summary>
+    [Fact]
+    public async Task Chunked_request_with_a_bare_lf_in_a_chunk_extension_is_400_and_smuggles_nothing()
+    {
+        const string smuggled = "GET /boot/bcd HTTP/1.1\r\nHost: x\r\n\r\n";
+        var request = "GET /small.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            "1;ext\nx\r\n" + smuggled.Length.ToString("x", System.Globalization.CultureInfo.InvariantCulture) + "\r\n" + smuggled + "\r\n0\r\n\r\n" +
+            smuggled;
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var wire = await RawHttp.ExchangeAsync(fixture.Port, Encoding.ASCII.GetBytes(request), TimeSpan.FromSeconds(10));
+
+        var response = RawHttp.Parse(wire);
+        Assert.True(response.Status == 400, response.Describe());
+        Assert.Equal("close", response.Header("Connection"));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the connection stayed open {clock.Elapsed}");
+        var text = Encoding.Latin1.GetString(wire);
+        Assert.Equal(1, CountOf(text, "HTTP/1.1 "));
+        Assert.True(await Server.WaitForOutputAsync("HTTP refused 127.0.0.1 '/small.bin': a GET or HEAD with a request body", LogWait), Server.Output);
+        await fixture.AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Request_with_a_content_length_body_is_400_and_the_connection_closes()
+    {
+        const string smuggled = "GET /boot/bcd HTTP/1.1\r\nHost: x\r\n\r\n";
+        var request = $"GET /small.bin HTTP/1.1\r\nHost: x\r\nContent-Length: {smuggled.Length}\r\n\r\n{smuggled}";
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var wire = await RawHttp.ExchangeAsync(fixture.Port, Encoding.ASCII.GetBytes(request), TimeSpan.FromSeconds(10));
+
+        var response = RawHttp.Parse(wire);
+        Assert.True(response.Status == 400, response.Describe());
+        Assert.Equal("close", response.Header("Connection"));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the connection stayed open {clock.Elapsed}");
+        Assert.Equal(1, CountOf(Encoding.Latin1.GetString(wire), "HTTP/1.1 "));
+        await fixture.AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Get_with_an_empty_content_length_is_served()
+    {
+        var response = await RawHttp.SendAsync(fixture.Port, "GET", "/small.bin", Limit, "Content-Length: 0");
+
+        Assert.True(response.Status == 200, response.Describe());
+        Assert.Equal(HttpServerFixture.Small, response.Body);
     }
 
     [Fact]
