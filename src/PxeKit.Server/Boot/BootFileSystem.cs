@@ -110,6 +110,13 @@ public sealed class BootFileSystem
         var segments = Split(name, out var refusal);
         if (segments is null)
             return Refuse(requestedName, name, refusal!);
+        if (segments.Count == 0)
+        {
+            // The root is a directory like any other: not a file, and nothing wrong with asking (a browser pointed at
+            // the HTTP server asks for "/" first), so not found rather than refused.
+            return new BootFileLookup(BootFileStatus.NotFound, requestedName, "", null, false,
+                $"'{name}' names the boot root, a directory");
+        }
 
         var mapped = string.Join('/', segments);
         if (_generated.TryGetValue(mapped, out var generatedFile))
@@ -181,11 +188,6 @@ public sealed class BootFileSystem
                 return null;
             }
             segments.Add(segment);
-        }
-        if (segments.Count == 0)
-        {
-            refusal = $"'{name}' names the boot root itself, not a file";
-            return null;
         }
         return segments;
     }

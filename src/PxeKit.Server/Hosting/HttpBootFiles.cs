@@ -1,9 +1,12 @@
 using System.Globalization;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using PxeKit.Server.Boot;
 
@@ -31,13 +34,23 @@ internal static partial class HttpBootFiles
         // "..", backslash tricks and links out of the root on the decoded name (hostile-inputs H4).
         var requested = context.Request.Path.Value ?? "/";
         var client = context.Connection.RemoteIpAddress;
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            // A GET or HEAD has no use for a body, and a body is where request smuggling hides (CVE-2025-55315, a
+            // chunk extension ending in a bare LF; hostile-inputs H6). Refuse before serving and close, so that no
+            // byte of it is ever read as a request.
+            LogRefused(logger, client, Printable(requested), "a GET or HEAD with a request body");
+            context.Response.Headers.Connection = "close";
+            return Results.BadRequest();
+        }
+
         var lookup = files.Resolve(requested);
         if (!lookup.IsFound)
         {
             if (lookup.Status == BootFileStatus.Refused)
-                LogRefused(logger, client, requested, lookup.Reason!);
+                LogRefused(logger, client, Printable(requested), lookup.Reason!);
             else
-                LogNotFound(logger, client, requested, lookup.Reason!);
+                LogNotFound(logger, client, Printable(requested), lookup.Reason!);
             return lookup.Status == BootFileStatus.Refused ? Results.BadRequest() : Results.NotFound();
         }
 
@@ -51,7 +64,18 @@ internal static partial class HttpBootFiles
             return Task.CompletedTask;
         });
 
-        if (lookup.Content is { } generated)
+        var generated = lookup.Content;
+        var info = generated is null ? new FileInfo(lookup.FullPath!) : null;
+        var range = context.Request.Headers.Range;
+        if (range.Count > 0 && ((generated?.Length ?? info!.Length) == 0 || !IsByteRange(range)))
+        {
+            // RFC 9110 §14.2: a Range in a unit the server does not know MUST be ignored (ASP.NET Core reads
+            // "items=0-5" as bytes 0-5), and a Range on an empty representation MAY be: ASP.NET Core answers 416 there,
+            // wrong for a suffix range, which §14.1.2 calls satisfiable though no Content-Range can spell it.
+            context.Request.Headers.Range = StringValues.Empty;
+        }
+
+        if (generated is not null)
         {
             // Generated stores are deterministic, so a hash of the bytes is a stable validator.
             var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(generated).AsSpan(0, 8));
@@ -59,12 +83,31 @@ internal static partial class HttpBootFiles
                 enableRangeProcessing: true, lastModified: null, entityTag: new EntityTagHeaderValue($"\"{hash}\""));
         }
 
-        var info = new FileInfo(lookup.FullPath!);
         var etag = new EntityTagHeaderValue(
-            string.Create(CultureInfo.InvariantCulture, $"\"{info.Length:x}-{info.LastWriteTimeUtc.Ticks:x}\""));
+            string.Create(CultureInfo.InvariantCulture, $"\"{info!.Length:x}-{info.LastWriteTimeUtc.Ticks:x}\""));
         var contentType = ContentTypes.TryGetContentType(info.Name, out var type) ? type : "application/octet-stream";
         return Results.File(info.FullName, contentType, fileDownloadName: null,
             lastModified: info.LastWriteTimeUtc, entityTag: etag, enableRangeProcessing: true);
+    }
+
+    private static bool IsByteRange(StringValues range) =>
+        range.Count == 1 && range[0] is { } value && value.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A client's name for a log line, control characters (why most such names are refused) escaped as
+    /// <c>\u000D</c>: a CR or LF written raw would end our line and let the client forge the next one.</summary>
+    private static string Printable(string name)
+    {
+        if (!name.AsSpan().ContainsAnyInRange('\0', '\u001F') && !name.AsSpan().ContainsAnyInRange('\u007F', '\u009F'))
+            return name;
+        var printable = new StringBuilder(name.Length + 16);
+        foreach (var c in name)
+        {
+            if (char.IsControl(c))
+                printable.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+            else
+                printable.Append(c);
+        }
+        return printable.ToString();
     }
 
     private static FileExtensionContentTypeProvider CreateContentTypes()

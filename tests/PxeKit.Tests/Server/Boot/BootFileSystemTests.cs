@@ -123,8 +123,9 @@ public sealed class BootFileSystemTests : IDisposable
     public void Directory_and_root_are_not_files()
     {
         Assert.Equal(BootFileStatus.NotFound, Files().Resolve("boot").Status);
-        Assert.Equal(BootFileStatus.Refused, Files().Resolve("/").Status);
-        Assert.Equal(BootFileStatus.Refused, Files().Resolve("").Status);
+        Assert.Equal(BootFileStatus.NotFound, Files().Resolve("/").Status);
+        Assert.Equal(BootFileStatus.NotFound, Files().Resolve("").Status);
+        Assert.Equal(BootFileStatus.NotFound, Files().Resolve("\\").Status);
     }
 
     [Fact]
