@@ -228,7 +228,7 @@ files=(); for i in $(seq -w 0 63); do files+=(--file "big$i"); done
 line=$("${LOAD[@]}" --server 127.0.0.1:$PXE_TFTP --expect-dir "$ROOT" "${files[@]}" --concurrency 64 --blksize 1468 --tsize \
     --windowsize 16 --max-seconds "$RSS_SECONDS" --sample-pid "$PXEKIT_PID" 2>>"$RESULTS/tftpload.err" || true)
 peak_kb=$(echo "$line" | field peak_rss_kb); hwm_kb=$(echo "$line" | field hwm_kb)
-record 1 rss-64x1g pxekit "$(awk -v k="${hwm_kb:-0}" 'BEGIN {printf "%.1f", k / 1024}')" MB "$(echo "$line" | field failures)" \
+record 1 rss-64x1g pxekit "$(awk -v k="${hwm_kb:-0}" 'BEGIN {printf "%.1f", k / 1024}')" MiB "$(echo "$line" | field failures)" \
     "idle_rss_kb=$idle_kb peak_sampled_rss_kb=$peak_kb $line"
 
 # ---- summary: medians and ratios -------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b + 0 == 0
     r=$(ratio "$(median tftp-64x8m-lockstep pxekit)" "$(median tftp-64x8m-lockstep dnsmasq)"); echo "  64 x 8 MiB lock-step >= dnsmasq:                    $r  $(verdict "$r" 1)"
     r=$(ratio "$(median tftp-64x8m-window16 pxekit)" "$(median tftp-64x8m-window16 dnsmasq)"); echo "  64 x 8 MiB windowsize 16 asked >= dnsmasq:          $r  $(verdict "$r" 1)"
     r=$(ratio "$(median http-4k-c64 pxekit)" "$(median http-4k-c64 nginx)"); echo "  HTTP 4 KiB req/s >= 0.8x nginx:                     $r  $(verdict "$r" 0.8)"
-    rss=$(median rss-64x1g pxekit); echo "  peak RSS (VmHWM) 64 x 1 GiB < 150 MB:               ${rss} MB  $(awk -v m="$rss" 'BEGIN {print (m + 0 < 150) ? "MET" : "MISSED"}')"
+    rss=$(median rss-64x1g pxekit); echo "  peak RSS (VmHWM) 64 x 1 GiB < 150 MB:               ${rss} MiB  $(awk -v m="$rss" 'BEGIN {print (m + 0 < 150) ? "MET" : "MISSED"}')"
     echo "  rss run: $(awk -F'\t' '$2 == "rss-64x1g" {print $7}' "$RAW")"
 } | tee "$SUMMARY"
 ln -sfn "$STAMP" "$HERE/results/latest"
