@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PxeKit side by side with tftpd-hpa, dnsmasq (TFTP) and nginx (HTTP), interleaved in one run. See bench/README.md.
 #
-#   bench/run.sh [--quick] [--rounds N (default 3; 5 takes ~20 min)] [--no-build]
+#   bench/run.sh [--quick] [--rounds N (default 3, ~11 min; 5 takes ~18 min)] [--no-build]
 #
 # Needs root: every server and client runs in a network namespace created here (dnsmasq can only serve TFTP on
 # port 69). Installs nothing; names the Debian package of any missing tool. Stops only the processes it started.
