@@ -28,6 +28,18 @@ public interface IDatagramEndpoint : IDisposable
     ValueTask<DatagramReceived> ReceiveMessageFromAsync(Memory<byte> buffer, CancellationToken cancellationToken);
 
     ValueTask SendToAsync(ReadOnlyMemory<byte> datagram, SocketAddress remoteAddress, CancellationToken cancellationToken);
+
+    /// <summary>How many datagrams of <paramref name="segmentSize"/> bytes one <see cref="SendSegmentsAsync"/> call
+    /// takes; 1 where the platform has no segmentation offload.</summary>
+    int MaxSegmentsPerSend(int segmentSize) => 1;
+
+    /// <summary>Sends <paramref name="segments"/> as consecutive datagrams of <paramref name="segmentSize"/> bytes
+    /// each (the last may be shorter): a window of TFTP DATA in as few system calls as the platform allows.</summary>
+    async ValueTask SendSegmentsAsync(ReadOnlyMemory<byte> segments, int segmentSize, SocketAddress remoteAddress, CancellationToken cancellationToken)
+    {
+        for (var offset = 0; offset < segments.Length; offset += segmentSize)
+            await SendToAsync(segments.Slice(offset, Math.Min(segmentSize, segments.Length - offset)), remoteAddress, cancellationToken);
+    }
 }
 
 /// <summary>A datagram received by <see cref="IDatagramEndpoint.ReceiveMessageFromAsync"/>.</summary>

@@ -33,6 +33,11 @@ internal sealed class TftpReadTransfer : IDisposable
 
     private bool _clientAnswered;
 
+    /// <summary>Pooled buffers for windows (laid-out DATA packets, and the file bytes they carry); per transfer at
+    /// most 64 segments each, returned at the end.</summary>
+    private byte[]? _window;
+    private byte[]? _staging;
+
     public TftpReadTransfer(
         IDatagramEndpoint endpoint, IPEndPoint client, ITftpFile file, TftpGrantedOptions granted,
         TftpServerOptions options, TimeProvider time)
@@ -153,6 +158,10 @@ internal sealed class TftpReadTransfer : IDisposable
             timer.Dispose();
             ArrayPool<byte>.Shared.Return(packet);
             ArrayPool<byte>.Shared.Return(received);
+            if (_window is not null)
+                ArrayPool<byte>.Shared.Return(_window);
+            if (_staging is not null)
+                ArrayPool<byte>.Shared.Return(_staging);
         }
     }
 
@@ -198,13 +207,63 @@ internal sealed class TftpReadTransfer : IDisposable
         }
 
         var last = Math.Min(_lastBlock, _windowStart + _granted.WindowSize - 1);
-        for (var block = _windowStart; block <= last; block++)
+        if (last == _windowStart)
         {
-            var payload = ReadBlock(block, packet.AsSpan(TftpLimits.DataHeaderLength, _granted.BlockSize));
-            TftpPacket.WriteDataHeader(packet, (ushort)block);
+            var payload = ReadBlock(_windowStart, packet.AsSpan(TftpLimits.DataHeaderLength, _granted.BlockSize));
+            TftpPacket.WriteDataHeader(packet, (ushort)_windowStart);
             await _endpoint.SendToAsync(packet.AsMemory(0, TftpLimits.DataHeaderLength + payload), _client, stopping);
         }
+        else
+        {
+            await SendWindowAsync(_windowStart, last, stopping);
+        }
         _sentUpTo = last;
+    }
+
+    /// <summary>
+    /// Sends blocks <paramref name="first"/>..<paramref name="last"/> in chunks: one file read per chunk, the DATA
+    /// packets laid out back to back, one send per chunk where the platform segments datagrams itself.
+    /// </summary>
+    private async ValueTask SendWindowAsync(long first, long last, CancellationToken stopping)
+    {
+        var segmentSize = TftpLimits.DataHeaderLength + _granted.BlockSize;
+        var perSend = Math.Max(1, Math.Min(_granted.WindowSize, _endpoint.MaxSegmentsPerSend(segmentSize)));
+        _window ??= ArrayPool<byte>.Shared.Rent(perSend * segmentSize);
+        _staging ??= ArrayPool<byte>.Shared.Rent(perSend * _granted.BlockSize);
+        for (var chunkStart = first; chunkStart <= last; chunkStart += perSend)
+        {
+            var blocks = (int)Math.Min(perSend, last - chunkStart + 1);
+            var length = LayOutChunk(chunkStart, blocks, segmentSize);
+            await _endpoint.SendSegmentsAsync(_window.AsMemory(0, length), segmentSize, _client, stopping);
+        }
+    }
+
+    private int LayOutChunk(long firstBlock, int blocks, int segmentSize)
+    {
+        var offset = (firstBlock - 1) * _granted.BlockSize;
+        var wanted = (int)Math.Min((long)blocks * _granted.BlockSize, _file.Length - offset);
+        var staging = _staging.AsSpan(0, wanted);
+        var total = 0;
+        while (total < wanted)
+        {
+            var read = _file.Read(offset + total, staging[total..]);
+            if (read <= 0)
+                throw new IOException($"file ended at byte {offset + total} of {_file.Length}: it shrank during the transfer");
+            total += read;
+        }
+
+        var length = 0;
+        for (var i = 0; i < blocks; i++)
+        {
+            var payloadStart = i * _granted.BlockSize;
+            var payload = Math.Min(_granted.BlockSize, wanted - payloadStart);
+            TftpPacket.WriteDataHeader(_window.AsSpan(length), (ushort)(firstBlock + i));
+            staging.Slice(payloadStart, payload).CopyTo(_window.AsSpan(length + TftpLimits.DataHeaderLength));
+            length += TftpLimits.DataHeaderLength + payload;
+            if (payload < _granted.BlockSize)
+                break; // the short last block ends the file
+        }
+        return length;
     }
 
     private int ReadBlock(long block, Span<byte> destination)
