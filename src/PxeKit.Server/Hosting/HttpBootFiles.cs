@@ -56,13 +56,16 @@ internal static partial class HttpBootFiles
 
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitive(logger, client, requested, lookup.MappedName!);
-        var method = context.Request.Method;
-        context.Response.OnCompleted(() =>
+        if (logger.IsEnabled(LogLevel.Information))
         {
-            LogServed(logger, client, method, lookup.MappedName!, context.Response.StatusCode,
-                context.Response.ContentLength ?? 0);
-            return Task.CompletedTask;
-        });
+            var method = context.Request.Method;
+            context.Response.OnCompleted(() =>
+            {
+                LogServed(logger, client, method, lookup.MappedName!, context.Response.StatusCode,
+                    context.Response.ContentLength ?? 0);
+                return Task.CompletedTask;
+            });
+        }
 
         var generated = lookup.Content;
         var info = generated is null ? new FileInfo(lookup.FullPath!) : null;
