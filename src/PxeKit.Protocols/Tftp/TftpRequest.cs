@@ -36,8 +36,6 @@ public sealed class TftpRequest
     /// <summary>RFC 7440 windowsize as requested, or null.</summary>
     public long? WindowSize { get; init; }
 
-    public bool HasOptions => BlockSize is not null || TransferSize is not null || TimeoutSeconds is not null || WindowSize is not null;
-
     /// <summary>Longest file name we accept: hostile-inputs T6 (Tftpd32 CVE-2002-2226 overflowed on 600 bytes).</summary>
     public const int MaxFileNameBytes = 512;
 

@@ -78,8 +78,6 @@ public sealed class BootFileSystem
         }
     }
 
-    /// <summary>Names of the generated files, as mapped.</summary>
-    public IEnumerable<string> GeneratedNames => _generated.Keys;
 
     /// <summary>The canonical root directory (symbolic links resolved).</summary>
     public string Root { get; }

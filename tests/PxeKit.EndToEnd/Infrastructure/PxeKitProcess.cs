@@ -29,7 +29,6 @@ public sealed class PxeKitProcess : IAsyncDisposable
     public IPEndPoint TftpEndPoint => new(IPAddress.Loopback, TftpPort);
     public Uri HttpBase => new($"http://127.0.0.1:{HttpPort}/");
     public string Output => string.Join('\n', _output);
-    public int Pid => _process.Id;
 
     /// <summary>Starts pxekit with <paramref name="yaml"/> as pxekit.yaml (root and data dir are set here) and
     /// waits for its banner. <paramref name="prepareRoot"/> fills the boot root before the start.</summary>
