@@ -12,11 +12,14 @@ public sealed class DhcpOptions
     /// <see cref="DhcpServerOptions.ServerAddress"/> is set.</summary>
     public string? Interface { get; set; }
 
-    /// <summary>List the DHCP servers that answer a DISCOVER at start, and warn when another one hands out
-    /// addresses in full mode.</summary>
-    public bool DetectOtherServers { get; set; } = true;
-
     public DhcpBootOptions Boot { get; set; } = new();
+
+    /// <summary>A pool given as --dhcp-range (or dhcp.range): put into the subnet that contains it, or into a new
+    /// subnet of the served interface's network.</summary>
+    public (System.Net.IPAddress Start, System.Net.IPAddress End)? Range { get; set; }
+
+    /// <summary>Lease time of a subnet created from <see cref="Range"/>.</summary>
+    public TimeSpan DefaultLeaseTime { get; set; } = TimeSpan.FromHours(12);
 
     public DhcpServerOptions Server { get; set; } = new() { Mode = DhcpMode.Off };
 }

@@ -25,6 +25,8 @@ public sealed class PxeKitOptions
 
     public IpxeOptions Ipxe { get; set; } = new();
 
+    public DhcpOptions Dhcp { get; set; } = new();
+
     /// <summary>The file these options came from, or null for defaults and flags only.</summary>
     public string? ConfigFile { get; set; }
 }
