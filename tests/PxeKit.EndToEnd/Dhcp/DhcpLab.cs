@@ -24,6 +24,7 @@ internal sealed partial class DhcpLab : IAsyncDisposable
     public NetworkNamespace Namespace { get; }
     public string Directory { get; }
     public string DataDirectory => Path.Combine(Directory, "data");
+    public string Root => Path.Combine(Directory, "boot");
     public NamespacedProcess Server { get; private set; } = null!;
 
     /// <summary>Output of every pxekit process this lab started (restarts included).</summary>
