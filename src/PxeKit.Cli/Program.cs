@@ -17,6 +17,7 @@ public static class Program
         var root = new RootCommand(
             "PxeKit: network-boot server (DHCP/proxyDHCP, TFTP, HTTP) and the tools that prepare what it boots.");
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
 }

@@ -17,6 +17,9 @@ public sealed class UdpDatagramTransport : IDatagramTransport
     /// 0.0.0.0:67 answers the network it was asked to serve and broadcasts leave by that interface.</summary>
     public string? Device { get; init; }
 
+    /// <summary>SO_REUSEADDR: lets a probe bind the DHCP client port while a DHCP client on this host holds it.</summary>
+    public bool ReuseAddress { get; init; }
+
     private const int SolSocket = 1;      // <asm-generic/socket.h>
     private const int SoBindToDevice = 25;
 
@@ -38,6 +41,8 @@ public sealed class UdpDatagramTransport : IDatagramTransport
             }
             if (EnableBroadcast)
                 socket.EnableBroadcast = true;
+            if (ReuseAddress)
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             if (Device is { Length: > 0 } device)
             {
                 if (!OperatingSystem.IsLinux())

@@ -59,7 +59,28 @@ internal sealed class DhcpListener(
             };
             throw new ListenerStartException($"cannot listen for DHCP on udp {dhcp.Server.Port}/{dhcp.Server.ProxyPort}: {e.Message}{hint}", e);
         }
+        if (dhcp.DetectOtherServers)
+            _detection = DetectOtherServersAsync(dhcp, loggers.CreateLogger("PxeKit.Dhcp"));
         return Task.CompletedTask;
+    }
+
+    private Task _detection = Task.CompletedTask;
+
+    /// <summary>In the background after start: the server is already answering, and our own OFFER is left out.</summary>
+    private async Task DetectOtherServersAsync(DhcpOptions dhcp, ILogger logger)
+    {
+        try
+        {
+            var answers = await DhcpNeighbours.ProbeAsync(dhcp.Interface, DhcpNeighbours.DefaultWait, _stopping.Token);
+            DhcpNeighbours.Report(logger, dhcp.Mode, dhcp.Interface, dhcp.Server.ServerAddress, answers);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            DhcpNeighbours.LogProbeFailed(logger, dhcp.Interface ?? "the network", e.Message);
+        }
     }
 
     private static async Task<bool> PingAsync(IPAddress address, CancellationToken cancellationToken)
@@ -79,7 +100,7 @@ internal sealed class DhcpListener(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        await _serving.WaitAsync(cancellationToken);
+        await Task.WhenAll(_serving, _detection).WaitAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

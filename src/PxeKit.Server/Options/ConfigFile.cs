@@ -93,6 +93,7 @@ public static class ConfigFile
             ["port"] = v => server.Port = reader.Int(v, "dhcp.port", 1, 65535),
             ["proxy-port"] = v => server.ProxyPort = reader.Int(v, "dhcp.proxy-port", 0, 65535),
             ["authoritative"] = v => server.Authoritative = reader.Bool(v, "dhcp.authoritative"),
+            ["detect-other-servers"] = v => dhcp.DetectOtherServers = reader.Bool(v, "dhcp.detect-other-servers"),
             ["ping-check"] = v => server.PingCheck = reader.Bool(v, "dhcp.ping-check"),
             ["decline-probation"] = v => server.DeclineProbation = reader.Duration(v, "dhcp.decline-probation", TimeSpan.Zero, TimeSpan.FromDays(7)),
             ["lease-time"] = v => dhcp.DefaultLeaseTime = reader.Duration(v, "dhcp.lease-time", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365)),

@@ -12,6 +12,10 @@ public sealed class DhcpOptions
     /// <see cref="DhcpServerOptions.ServerAddress"/> is set.</summary>
     public string? Interface { get; set; }
 
+    /// <summary>At start, send one PXE DISCOVER and log every other DHCP/proxyDHCP server that answers: a warning
+    /// in full mode when another server hands out addresses, and in proxy mode which server does.</summary>
+    public bool DetectOtherServers { get; set; } = true;
+
     public DhcpBootOptions Boot { get; set; } = new();
 
     /// <summary>A pool given as --dhcp-range (or dhcp.range): put into the subnet that contains it, or into a new

@@ -31,7 +31,11 @@ internal sealed partial class DhcpLab : IAsyncDisposable
     public string ServerOutput => _previousOutput + Server.Output;
     private string _previousOutput = "";
 
-    public static async Task<DhcpLab> StartAsync(params string[] dhcpArguments)
+    public static Task<DhcpLab> StartAsync(params string[] dhcpArguments) => StartAsync(null, dhcpArguments);
+
+    /// <summary><paramref name="prepare"/> runs after the namespace exists and before pxekit starts (e.g. the site's
+    /// DHCP server, so that pxekit's start-up probe sees it).</summary>
+    public static async Task<DhcpLab> StartAsync(Func<DhcpLab, Task>? prepare, params string[] dhcpArguments)
     {
         var ns = await NetworkNamespace.CreateAsync();
         var directory = System.IO.Directory.CreateTempSubdirectory("pxekit-dhcp-e2e-").FullName;
@@ -45,6 +49,8 @@ internal sealed partial class DhcpLab : IAsyncDisposable
         ]);
         try
         {
+            if (prepare is not null)
+                await prepare(lab);
             await lab.StartServerAsync();
         }
         catch
@@ -138,6 +144,26 @@ internal sealed partial class DhcpLab : IAsyncDisposable
         if (!OperatingSystem.IsWindows())
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return path;
+    }
+
+    /// <summary>dnsmasq as the site's plain DHCP server on a peer host 192.0.2.3, pool 192.0.2.160-199.</summary>
+    public async Task<NamespacedProcess> StartSiteDhcpServerAsync()
+    {
+        var peer = await AddClientAsync("192.0.2.3/24");
+        var dnsmasq = peer.StartProcess(ExternalTool.Require("dnsmasq", "dnsmasq"),
+        [
+            "--keep-in-foreground", "--log-dhcp", "--log-facility=-", "--port=0", "--conf-file=/dev/null", "--user=root",
+            "--interface=" + NetworkNamespace.PeerInterface, "--bind-interfaces", "--dhcp-range=192.0.2.160,192.0.2.199,1h",
+            "--dhcp-leasefile=" + Path.Combine(Directory, "dnsmasq.leases"), "--pid-file=" + Path.Combine(Directory, "dnsmasq.pid"),
+        ]);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!dnsmasq.Output.Contains("DHCP, sockets bound", StringComparison.Ordinal))
+        {
+            if (dnsmasq.HasExited || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException("dnsmasq did not start:\n" + dnsmasq.Output);
+            await Task.Delay(100);
+        }
+        return dnsmasq;
     }
 
     public async ValueTask DisposeAsync()

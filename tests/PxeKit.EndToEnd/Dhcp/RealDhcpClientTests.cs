@@ -160,6 +160,31 @@ public sealed class RealDhcpClientTests
         Assert.DoesNotContain("DHCP NAK", lab.ServerOutput);
     }
 
+    [Fact]
+    public async Task Proxy_start_names_the_site_server_and_doctor_lists_both()
+    {
+        NamespacedProcess? site = null;
+        await using var lab = await DhcpLab.StartAsync(async l => site = await l.StartSiteDhcpServerAsync(), "--dhcp", "proxy");
+        Assert.True(await lab.WaitForServerAsync("DHCP addresses on br0 come from 192.0.2.3: DHCP, offers 192.0.2.1", TimeSpan.FromSeconds(30)), lab.ServerOutput);
+        Assert.DoesNotContain("ANOTHER DHCP SERVER", lab.ServerOutput);
+
+        var admin = await lab.AddClientAsync("192.0.2.4/24");
+        var doctor = await DhcpLab.MustAsync(admin, "dotnet", Path.Combine(AppContext.BaseDirectory, "pxekit.dll"), "doctor", "dhcp",
+            "--interface", NetworkNamespace.PeerInterface, "--wait", "6");
+        var text = doctor.StandardOutput;
+        Assert.Contains("192.0.2.3: DHCP, offers 192.0.2.1", text);
+        Assert.Contains("192.0.2.1: proxyDHCP, next-server 192.0.2.1, boot file 'ipxe.efi'", text);
+        Assert.Contains("Addresses come from 192.0.2.3", text);
+    }
+
+    [Fact]
+    public async Task Full_mode_warns_loudly_when_another_server_hands_out_addresses()
+    {
+        await using var lab = await DhcpLab.StartAsync(async l => await l.StartSiteDhcpServerAsync(), "--dhcp", "full", "--dhcp-range", Range);
+        Assert.True(await lab.WaitForServerAsync("DHCP ANOTHER DHCP SERVER ANSWERS on br0: 192.0.2.3: DHCP, offers 192.0.2.1", TimeSpan.FromSeconds(30)), lab.ServerOutput);
+        Assert.Contains("warn", lab.ServerOutput.Split('\n').First(l => l.Contains("ANOTHER DHCP SERVER", StringComparison.Ordinal)));
+    }
+
     private static int CountOf(string text, string fragment)
     {
         var count = 0;
