@@ -6,7 +6,7 @@ namespace PxeKit.EndToEnd.Dhcp;
 
 /// <summary>Debian's DHCP clients (busybox udhcpc, ISC dhclient, Kea's perfdhcp) and dnsmasq as the site's DHCP
 /// server, against the real pxekit process in network namespaces.</summary>
-public sealed class RealDhcpClientTests
+public sealed class RealDhcpClientTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     private const string Range = "192.0.2.100-192.0.2.150";
 
@@ -89,6 +89,30 @@ public sealed class RealDhcpClientTests
         File.Delete(Path.Combine(lab.Directory, "b.leases")); // B forgot everything: DISCOVER, and still gets its address
         await DhcpLab.MustAsync(b, dhclient, Args("b", "-1"));
         Assert.Equal(addressB, await DhcpLab.AddressOfAsync(b));
+    }
+
+    [Fact] // hostile-inputs D19
+    public async Task D19_sigkill_during_a_dora_storm_loses_no_acked_lease()
+    {
+        var perfdhcp = ExternalTool.Require("perfdhcp", "kea-admin");
+        await using var lab = await DhcpLab.StartAsync("--dhcp", "full", "--dhcp-range", "192.0.2.10-192.0.2.250");
+        var client = await lab.AddClientAsync("192.0.2.2/24");
+        var storm = client.StartProcess(perfdhcp, ["-4", "-l", NetworkNamespace.PeerInterface, "-r", "200", "-R", "200", "-p", "30"]);
+        Assert.True(await lab.WaitForServerAsync("DHCP ACK 192.0.2.", TimeSpan.FromSeconds(30)), lab.ServerOutput + storm.Output);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await lab.KillAndRestartAsync(); // SIGKILL mid-storm: the ACK log line is written only after the commit
+        await storm.StopAsync();
+
+        // Every address the first process logged as ACKed (it logs after the commit, before sending) was stored.
+        var before = lab.ServerOutput[..lab.ServerOutput.IndexOf("DHCP loaded", lab.ServerOutput.IndexOf("DHCP loaded", StringComparison.Ordinal) + 1, StringComparison.Ordinal)];
+        var acked = System.Text.RegularExpressions.Regex.Matches(before, @"DHCP ACK (192\.0\.2\.\d+) to")
+            .Select(m => m.Groups[1].Value).Distinct().Count();
+        var loaded = System.Text.RegularExpressions.Regex.Match(lab.Server.Output, @"DHCP loaded (\d+) leases");
+        Assert.True(loaded.Success, lab.Server.Output);
+        log.WriteLine($"{acked} distinct addresses ACKed before SIGKILL, {loaded.Groups[1].Value} leases loaded after restart");
+        Assert.True(acked > 10, $"only {acked} ACKs before the kill");
+        Assert.True(int.Parse(loaded.Groups[1].Value, CultureInfo.InvariantCulture) >= acked,
+            $"{acked} distinct addresses ACKed before SIGKILL, {loaded.Groups[1].Value} leases after restart");
     }
 
     [Theory]

@@ -191,3 +191,39 @@ public class ProxyDhcpTests
         Assert.NotNull(await h.BroadcastReplyAsync());
     }
 }
+
+public class DhcpFuzzTests
+{
+    [Theory] // D17: the same robustness with every log level formatted (TestLogger formats debug lines too)
+    [InlineData(DhcpMode.Proxy)]
+    [InlineData(DhcpMode.Full)]
+    public async Task D17_mutated_requests_with_debug_logging_never_stop_the_server(DhcpMode mode)
+    {
+        await using var h = new DhcpHarness(mode);
+        var random = new Random(17);
+        var valid = DhcpTestPackets.Encode(DhcpTestPackets.Request(DhcpMessageType.Discover, options:
+            [DhcpTestPackets.Pxe(7), DhcpTestPackets.Arch(7), new(DhcpOptionCode.RelayAgentInformation, [1, 2, 3, 4]), new(DhcpOptionCode.UserClass, [4, .. "iPXE"u8.ToArray()])]));
+        valid[DhcpOffsets.RelayAddress] = 198; // relayed, so option 82 is read
+        for (var i = 0; i < 3000; i++)
+        {
+            var bytes = (byte[])valid.Clone();
+            for (var flips = random.Next(1, 8); flips > 0; flips--)
+                bytes[random.Next(random.Next(2) == 0 ? DhcpOffsets.Options : 0, bytes.Length)] = (byte)random.Next(256);
+            h.SendRaw(bytes[..random.Next(1, bytes.Length + 1)]);
+        }
+        // Drain whatever was answered, then a well-formed client is still served.
+        while (await DhcpHarness.ReceiveAsync(h.Broadcast, TimeSpan.FromMilliseconds(200)) is not null)
+        {
+        }
+        h.Send(DhcpTestPackets.Request(DhcpMessageType.Discover, [0x52, 0x54, 0, 9, 9, 9], options: [DhcpTestPackets.Pxe(0), DhcpTestPackets.Arch(0)]));
+        var deadline = DateTime.UtcNow + DhcpHarness.Wait;
+        DhcpPacket? reply;
+        do
+        {
+            reply = await DhcpHarness.ReceiveAsync(h.Broadcast, DhcpHarness.Wait);
+        }
+        while (reply is not null && reply.HardwareAddressText != "52:54:00:09:09:09" && DateTime.UtcNow < deadline);
+        Assert.NotNull(reply);
+        Assert.DoesNotContain(h.Logger.Lines, l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
+    }
+}
