@@ -39,6 +39,11 @@ internal static class DoctorCommand
             await Console.Error.WriteLineAsync($"pxekit: --wait {seconds.ToString(CultureInfo.InvariantCulture)}: use 0.1 to 60 seconds");
             return 2;
         }
+        if (nic is not null && !System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().Any(n => n.Name == nic))
+        {
+            await Console.Error.WriteLineAsync($"pxekit: --interface {nic}: no network interface has this name (see `ip link`)");
+            return 2;
+        }
         IReadOnlyList<PxeKit.Protocols.Dhcp.DhcpServerAnswer> answers;
         try
         {

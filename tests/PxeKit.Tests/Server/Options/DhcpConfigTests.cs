@@ -120,3 +120,24 @@ public class DhcpConfigTests
         Assert.Contains(expected, e.Message);
     }
 }
+
+public class DoctorCommandTests
+{
+    [Fact]
+    public void Doctor_dhcp_names_a_missing_interface()
+    {
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            var exit = Program.BuildRootCommand().Parse(["doctor", "dhcp", "--interface", "nosuch0", "--wait", "1"]).Invoke();
+            Assert.Equal(2, exit);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+        Assert.Contains("--interface nosuch0: no network interface has this name", error.ToString());
+    }
+}
