@@ -103,6 +103,13 @@ public sealed partial class DhcpServer
     /// <summary>Checks what every request must satisfy, then hands it to proxy or full handling.</summary>
     private async ValueTask HandleAsync(IDatagramEndpoint endpoint, ReadOnlyMemory<byte> datagram, IPEndPoint remote, bool isBootServerPort, CancellationToken stopping)
     {
+        if (remote.Port == _options.ClientPort && remote.Address.Equals(_options.ServerAddress))
+        {
+            // Our own start-up probe for other DHCP servers (sent from our address, client port): answering it
+            // would hold an address for a client that does not exist.
+            DhcpLog.Dropped(_logger, remote, datagram.Length, "sent from our own address and the client port (our own probe)");
+            return;
+        }
         if (!DhcpPacket.TryParse(datagram.Span, out var request, out var error))
         {
             DhcpLog.Dropped(_logger, remote, datagram.Length, error!);

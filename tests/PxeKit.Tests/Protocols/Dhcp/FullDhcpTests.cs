@@ -164,6 +164,16 @@ public class FullDhcpTests
         Assert.Equal(agent, offer.Options[^1].Value);
     }
 
+    [Fact]
+    public async Task Our_own_probe_gets_no_offer_and_holds_no_address()
+    {
+        await using var h = new DhcpHarness(DhcpMode.Full, configure: o => o.Subnets[0].RangeEnd = IPAddress.Parse("192.0.2.100"));
+        using var self = h.Client("192.0.2.1", 68);
+        h.Send(Request(DhcpMessageType.Discover, Mac2, options: [Pxe(7), Arch(7)]), from: self);
+        await h.AssertSilentAsync();
+        Assert.Equal(IPAddress.Parse("192.0.2.100"), (await h.LeaseAsync(Mac3)).YourAddress);
+    }
+
     [Fact] // D13
     public async Task D13_no_matching_subnet_is_ignored_and_the_next_client_served()
     {
