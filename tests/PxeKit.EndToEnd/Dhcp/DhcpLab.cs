@@ -166,6 +166,32 @@ internal sealed partial class DhcpLab : IAsyncDisposable
         return dnsmasq;
     }
 
+    /// <summary>Kea as the site's plain DHCP server on a peer host 192.0.2.3, pool 192.0.2.160-199.</summary>
+    public async Task<NamespacedProcess> StartSiteKeaAsync()
+    {
+        var peer = await AddClientAsync("192.0.2.3/24");
+        var config = Path.Combine(Directory, "kea-dhcp4.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "Dhcp4": {
+                "interfaces-config": { "interfaces": [ "{{NetworkNamespace.PeerInterface}}" ] },
+                "lease-database": { "type": "memfile", "persist": true, "name": "{{Path.Combine(Directory, "kea-leases4.csv")}}", "lfc-interval": 0 },
+                "valid-lifetime": 3600,
+                "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "pools": [ { "pool": "192.0.2.160 - 192.0.2.199" } ] } ],
+                "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": "stdout" } ] } ] } }
+            """);
+        // Kea puts its lock and pid files in /run/kea unless told otherwise; keep them in the lab.
+        var kea = peer.StartProcess("env", [$"KEA_LOCKFILE_DIR={Directory}", $"KEA_PIDFILE_DIR={Directory}",
+            ExternalTool.Require("kea-dhcp4", "kea-dhcp4-server"), "-c", config]);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!kea.Output.Contains("DHCP4_STARTED", StringComparison.Ordinal))
+        {
+            if (kea.HasExited || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException("kea-dhcp4 did not start:\n" + kea.Output);
+            await Task.Delay(100);
+        }
+        return kea;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Namespace.DisposeAsync();

@@ -186,6 +186,29 @@ public sealed class RealDhcpClientTests(Xunit.Abstractions.ITestOutputHelper log
     }
 
     [Fact]
+    public async Task Proxy_mode_beside_kea_boots_pxe_clients_and_leaves_addresses_to_kea()
+    {
+        NamespacedProcess? kea = null;
+        await using var lab = await DhcpLab.StartAsync(async l => kea = await l.StartSiteKeaAsync(), "--dhcp", "proxy");
+        var pxe = await lab.AddClientAsync();
+        var mac = await DhcpLab.MacOfAsync(pxe);
+        var config = Path.Combine(lab.Directory, "dhclient-pxe.conf");
+        await File.WriteAllTextAsync(config, """
+            option pxe-arch code 93 = unsigned integer 16;
+            send vendor-class-identifier "PXEClient:Arch:00000:UNDI:002001";
+            send pxe-arch 0;
+            """);
+        var result = await DhcpLab.MustAsync(pxe, ExternalTool.Require("dhclient", "isc-dhcp-client"), "-1", "-v", "-cf", config,
+            "-sf", lab.DhclientScript(), "-lf", Path.Combine(lab.Directory, "pxe.leases"), "-pf", Path.Combine(lab.Directory, "pxe.pid"),
+            NetworkNamespace.PeerInterface);
+        Assert.Contains("from 192.0.2.3", result.StandardError + result.StandardOutput);
+        Assert.Contains("DHCP4_LEASE_ALLOC", kea!.Output);
+        Assert.True(await lab.WaitForServerAsync($"DHCP proxy OFFER to {mac} (PXEClient arch 0): undionly.kpxe"), lab.ServerOutput);
+        Assert.True(await lab.WaitForServerAsync("DHCP addresses on br0 come from 192.0.2.3", TimeSpan.FromSeconds(30)), lab.ServerOutput);
+        Assert.DoesNotContain("DHCP NAK", lab.ServerOutput);
+    }
+
+    [Fact]
     public async Task Proxy_start_names_the_site_server_and_doctor_lists_both()
     {
         NamespacedProcess? site = null;
