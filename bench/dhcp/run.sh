@@ -46,7 +46,7 @@ vendor=$(printf 'PXEClient:Arch:00007:UNDI:003016' | od -An -tx1 | tr -d ' \n')
 bench() { # name
     # A short warm-up (JIT, caches, ARP), then the measured run.
     ip netns exec "$cli" perfdhcp -4 -l eth0 -r 20 -n 20 -R "$clients" -p 3 -W 1000000 -o "60,$vendor" -o 93,0007 >/dev/null 2>&1 || true
-    out=$(ip netns exec "$cli" perfdhcp -4 -l eth0 -r "$rate" -R "$clients" -p "$seconds" -W 2000000 -o "60,$vendor" -o 93,0007 2>&1 || true)
+    out=$(ip netns exec "$cli" perfdhcp -4 -l eth0 -r "$rate" -R "$clients" -p "$seconds" -W 2000000 -o "60,$vendor" -o 93,0007 -x t 2>&1 || true)
     echo "$out" > "$work/$1.perfdhcp.txt"
     echo "$out" | awk -v name="$1" '
         /^Rate:/ { rate=$2 }
@@ -55,6 +55,13 @@ bench() { # name
         /^avg delay:/ { avg[s]=$3 } /^max delay:/ { max[s]=$3 } /^std deviation:/ { sd[s]=$3 }
         END { printf "%-8s %8.1f/s  DO %5s/%-5s drop %5s%%  avg %6s ms max %7s ms sd %6s | RA %5s/%-5s drop %5s%%  avg %6s ms max %7s ms sd %6s\n",
               name, rate, recv["do"], sent["do"], drops["do"], avg["do"], max["do"], sd["do"], recv["ra"], sent["ra"], drops["ra"], avg["ra"], max["ra"], sd["ra"] }'
+    # Percentiles from perfdhcp's per-exchange timestamps (-x t): "sent / received: S / R" under each section.
+    for section in DISCOVER-OFFER REQUEST-ACK; do
+        echo "$out" | awk -v want="$section" '/^\*\*\*Timestamps for packets:/ { on = ($NF == want "***") || index($0, want) > 0 } on && /^sent \/ received:/ { printf "%.3f\n", ($6 - $4) * 1000 }' \
+            | sort -n > "$work/$1.$section.ms"
+    done
+    pct() { n=$(wc -l < "$1"); [ "$n" -gt 0 ] || { echo n/a; return; }; i=$(( (n * $2 + 99) / 100 )); [ "$i" -ge 1 ] || i=1; sed -n "${i}p" "$1"; }
+    echo "         p50/p99/max ms: DISCOVER-OFFER $(pct "$work/$1.DISCOVER-OFFER.ms" 50)/$(pct "$work/$1.DISCOVER-OFFER.ms" 99)/$(pct "$work/$1.DISCOVER-OFFER.ms" 100) (max), REQUEST-ACK $(pct "$work/$1.REQUEST-ACK.ms" 50)/$(pct "$work/$1.REQUEST-ACK.ms" 99)/$(pct "$work/$1.REQUEST-ACK.ms" 100) (max)"
 }
 
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; sleep 1; }
