@@ -50,11 +50,27 @@ internal static class ServeCommand
         Description = "trace, debug, information (default), warning or error.",
     };
 
+    private static readonly Option<string?> DhcpOption = new("--dhcp")
+    {
+        Description = "off (default), proxy (beside the site's DHCP server) or full (PxeKit hands out addresses).",
+    };
+
+    private static readonly Option<string?> InterfaceOption = new("--interface")
+    {
+        Description = "Network interface DHCP serves (e.g. eth0); its IPv4 address is the server's.",
+    };
+
+    private static readonly Option<string?> DhcpRangeOption = new("--dhcp-range")
+    {
+        Description = "Address pool for --dhcp full, START-END on the interface's network (e.g. 192.0.2.100-192.0.2.199).",
+    };
+
     public static Command Create()
     {
         var command = new Command("serve", "Start the boot server: TFTP and HTTP on the boot root (DHCP when enabled).")
         {
             ConfigOption, RootOption, ListenOption, TftpPortOption, HttpPortOption, DataDirOption, LogLevelOption,
+            DhcpOption, InterfaceOption, DhcpRangeOption,
         };
         command.SetAction((parse, cancellation) => RunAsync(parse, cancellation));
         return command;
@@ -116,6 +132,24 @@ internal static class ServeCommand
                 _ => throw new ConfigurationException($"--log-level {level}: use trace, debug, information, warning or error"),
             };
         }
+        if (parse.GetValue(DhcpOption) is { } dhcpMode)
+        {
+            options.Dhcp.Mode = ConfigFile.ParseMode(dhcpMode)
+                ?? throw new ConfigurationException($"--dhcp {dhcpMode}: use off, proxy or full");
+        }
+        if (parse.GetValue(InterfaceOption) is { } nic)
+            options.Dhcp.Interface = nic;
+        if (parse.GetValue(DhcpRangeOption) is { } range)
+        {
+            options.Dhcp.Range = ConfigFile.ParseRange(range)
+                ?? throw new ConfigurationException($"--dhcp-range {range}: use START-END with IPv4 addresses in order, such as 192.0.2.100-192.0.2.199");
+        }
+        if (options.Dhcp.Mode != PxeKit.Protocols.Dhcp.DhcpMode.Off && options.Dhcp.Interface is null
+            && options.Dhcp.Server.ServerAddress.Equals(IPAddress.Any))
+            throw new ConfigurationException("--dhcp needs --interface (or dhcp.interface in the configuration file)");
+        if (options.Dhcp.Mode == PxeKit.Protocols.Dhcp.DhcpMode.Full && options.Dhcp.Range is null && options.Dhcp.Server.Subnets.All(s => s.RangeStart is null)
+            && options.Dhcp.Server.Subnets.All(s => s.Reservations.Count == 0))
+            throw new ConfigurationException("--dhcp full needs an address pool: --dhcp-range START-END or dhcp.subnets in the configuration file");
         if (options.Tftp.Server.Validate() is { } problem)
             throw new ConfigurationException("tftp: " + problem);
         return options;
@@ -201,7 +235,19 @@ internal static class ServeCommand
         {
             lines.Add("  HTTP  off");
         }
-        lines.Add("  DHCP  off: PxeKit hands out no addresses; point your DHCP server's next-server and filename here");
+        var dhcpEndpoints = app.Services.GetRequiredService<ServerEndpoints>().Dhcp;
+        if (options.Dhcp.Mode == PxeKit.Protocols.Dhcp.DhcpMode.Off || dhcpEndpoints.Count == 0)
+        {
+            lines.Add("  DHCP  off: PxeKit hands out no addresses; point your DHCP server's next-server and filename here");
+        }
+        else
+        {
+            var server = app.Services.GetRequiredService<ServerEndpoints>().DhcpServerAddress;
+            var what = options.Dhcp.Mode == PxeKit.Protocols.Dhcp.DhcpMode.Proxy
+                ? "proxyDHCP: boot options for PXE clients, addresses from the site's DHCP server"
+                : "full: " + string.Join(", ", options.Dhcp.Server.Subnets.Select(s => s.RangeStart is null ? s.ToString() : $"{s} pool {s.RangeStart}-{s.RangeEnd}"));
+            lines.Add($"  DHCP  {options.Dhcp.Interface ?? "all interfaces"} as {server}, udp {string.Join(" and ", dhcpEndpoints.Select(e => e.Port))}: {what}");
+        }
         foreach (var bcd in options.Bcd)
             lines.Add($"  BCD   {bcd.Path}: generated ({bcd.Recipe}, {(bcd.Uefi ? "UEFI" : "BIOS")})");
         var present = BootRootSetup.IpxeBinaries.Where(name => File.Exists(Path.Combine(root, name))).ToList();

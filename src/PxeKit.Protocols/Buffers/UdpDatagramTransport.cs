@@ -10,6 +10,19 @@ public sealed class UdpDatagramTransport : IDatagramTransport
     /// many windows without drops on a busy listener.</summary>
     public int SocketBufferBytes { get; init; } = 1 << 20;
 
+    /// <summary>SO_BROADCAST: needed to send to 255.255.255.255 (DHCP replies to clients without an address).</summary>
+    public bool EnableBroadcast { get; init; }
+
+    /// <summary>Linux SO_BINDTODEVICE: receive and send only on this interface, so that a DHCP server bound to
+    /// 0.0.0.0:67 answers the network it was asked to serve and broadcasts leave by that interface.</summary>
+    public string? Device { get; init; }
+
+    /// <summary>SO_REUSEADDR: lets a probe bind the DHCP client port while a DHCP client on this host holds it.</summary>
+    public bool ReuseAddress { get; init; }
+
+    private const int SolSocket = 1;      // <asm-generic/socket.h>
+    private const int SoBindToDevice = 25;
+
     public IDatagramEndpoint Bind(IPEndPoint localEndPoint)
     {
         var socket = new Socket(localEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -25,6 +38,16 @@ public sealed class UdpDatagramTransport : IDatagramTransport
                 // loop (dotnet/corefx#33049, hostile-inputs S5).
                 const int SioUdpConnReset = unchecked((int)0x9800000C);
                 socket.IOControl(SioUdpConnReset, [0, 0, 0, 0], null);
+            }
+            if (EnableBroadcast)
+                socket.EnableBroadcast = true;
+            if (ReuseAddress)
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (Device is { Length: > 0 } device)
+            {
+                if (!OperatingSystem.IsLinux())
+                    throw new PlatformNotSupportedException("binding to an interface by name needs Linux (SO_BINDTODEVICE)");
+                socket.SetRawSocketOption(SolSocket, SoBindToDevice, System.Text.Encoding.ASCII.GetBytes(device + "\0"));
             }
             socket.SetSocketOption(
                 localEndPoint.AddressFamily == AddressFamily.InterNetwork ? SocketOptionLevel.IP : SocketOptionLevel.IPv6,

@@ -56,6 +56,8 @@ public static class PxeKitHost
         builder.Services.AddSingleton<TftpBootFiles>();
         if (options.Tftp.Enabled)
             builder.Services.AddHostedService<TftpListener>();
+        if (options.Dhcp.Mode != PxeKit.Protocols.Dhcp.DhcpMode.Off)
+            builder.Services.AddHostedService<DhcpListener>();
 
         if (options.Http.Enabled)
         {

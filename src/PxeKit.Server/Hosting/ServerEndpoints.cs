@@ -21,6 +21,27 @@ public sealed class ServerEndpoints
         lock (_tftp)
             _tftp.Add(endPoint);
     }
+
+    private readonly List<IPEndPoint> _dhcp = [];
+
+    /// <summary>DHCP endpoints (67 and 4011 in the wildcard address), empty when DHCP is off.</summary>
+    public IReadOnlyList<IPEndPoint> Dhcp
+    {
+        get
+        {
+            lock (_dhcp)
+                return [.. _dhcp];
+        }
+    }
+
+    /// <summary>Our address on the DHCP network, once resolved from the interface.</summary>
+    public IPAddress? DhcpServerAddress { get; internal set; }
+
+    internal void AddDhcp(IPEndPoint endPoint)
+    {
+        lock (_dhcp)
+            _dhcp.Add(endPoint);
+    }
 }
 
 /// <summary>A listener could not start: one sentence for the user (port in use, permission denied).</summary>

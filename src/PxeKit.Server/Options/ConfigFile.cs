@@ -72,6 +72,7 @@ public static class ConfigFile
                 ["max-connections"] = v => options.Http.MaxConnections = reader.Int(v, "http.max-connections", 1, 1_000_000),
             }),
             ["bcd"] = n => options.Bcd = reader.GeneratedBcds(n, "bcd"),
+            ["dhcp"] = n => ParseDhcp(reader, n, options.Dhcp),
             ["ipxe"] = n => reader.Mapping(n, "ipxe", new()
             {
                 ["install-binaries"] = v => options.Ipxe.InstallBinaries = reader.Bool(v, "ipxe.install-binaries"),
@@ -80,6 +81,71 @@ public static class ConfigFile
             }),
         });
         return options;
+    }
+
+    private static void ParseDhcp(Reader reader, YamlNode node, DhcpOptions dhcp)
+    {
+        var server = dhcp.Server;
+        reader.Mapping(node, "dhcp", new()
+        {
+            ["mode"] = v => dhcp.Mode = ParseMode(reader.String(v, "dhcp.mode")) ?? throw reader.Error(v, $"'dhcp.mode' must be off, proxy or full, not '{reader.String(v, "dhcp.mode")}'"),
+            ["interface"] = v => dhcp.Interface = reader.String(v, "dhcp.interface"),
+            ["server-address"] = v => server.ServerAddress = reader.Address(v, "dhcp.server-address"),
+            ["port"] = v => server.Port = reader.Int(v, "dhcp.port", 1, 65535),
+            ["proxy-port"] = v => server.ProxyPort = reader.Int(v, "dhcp.proxy-port", 0, 65535),
+            ["authoritative"] = v => server.Authoritative = reader.Bool(v, "dhcp.authoritative"),
+            ["detect-other-servers"] = v => dhcp.DetectOtherServers = reader.Bool(v, "dhcp.detect-other-servers"),
+            ["ping-check"] = v => server.PingCheck = reader.Bool(v, "dhcp.ping-check"),
+            ["decline-probation"] = v => server.DeclineProbation = reader.Duration(v, "dhcp.decline-probation", TimeSpan.Zero, TimeSpan.FromDays(7)),
+            ["lease-time"] = v => dhcp.DefaultLeaseTime = reader.Duration(v, "dhcp.lease-time", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365)),
+            ["range"] = v => dhcp.Range = reader.Range(v, "dhcp.range"),
+            ["boot-files"] = v => reader.Mapping(v, "dhcp.boot-files", BootFileKeys(reader, dhcp.Boot)),
+            ["ipxe-script"] = v => dhcp.Boot.IpxeScript = reader.String(v, "dhcp.ipxe-script"),
+            ["next-server"] = v => dhcp.Boot.NextServer = reader.Address(v, "dhcp.next-server"),
+            ["windows-bcd-path"] = v => dhcp.Boot.WindowsBcdPath = reader.String(v, "dhcp.windows-bcd-path"),
+            ["subnets"] = v => server.Subnets = reader.Subnets(v, "dhcp.subnets"),
+        });
+    }
+
+    /// <summary>Names (bios, efi-x64, ...) and plain architecture numbers, each mapping to a file or URL.</summary>
+    private static Dictionary<string, Action<YamlNode>> BootFileKeys(Reader reader, DhcpBootOptions boot)
+    {
+        var keys = new Dictionary<string, Action<YamlNode>>(StringComparer.Ordinal);
+        foreach (var (name, codes) in DhcpBootOptions.ArchitectureNames)
+        {
+            keys[name] = v =>
+            {
+                var file = reader.String(v, "dhcp.boot-files." + name);
+                foreach (var code in codes)
+                    boot.Files[code] = file;
+            };
+        }
+        for (var code = 0; code <= 64; code++)
+        {
+            var arch = (ushort)code;
+            keys[code.ToString(CultureInfo.InvariantCulture)] = v => boot.Files[arch] = reader.String(v, $"dhcp.boot-files.{arch}");
+        }
+        return keys;
+    }
+
+    public static PxeKit.Protocols.Dhcp.DhcpMode? ParseMode(string text) => text.ToLowerInvariant() switch
+    {
+        "off" or "false" or "no" => PxeKit.Protocols.Dhcp.DhcpMode.Off,
+        "proxy" => PxeKit.Protocols.Dhcp.DhcpMode.Proxy,
+        "full" => PxeKit.Protocols.Dhcp.DhcpMode.Full,
+        _ => null,
+    };
+
+    /// <summary>"192.0.2.100-192.0.2.199".</summary>
+    public static (IPAddress Start, IPAddress End)? ParseRange(string text)
+    {
+        var dash = text.IndexOf('-', StringComparison.Ordinal);
+        // Dotted quads only: IPAddress.TryParse would read "1" as 0.0.0.1.
+        if (dash < 0 || text.Count(c => c == '.') != 6 || !IPAddress.TryParse(text.AsSpan(0, dash).Trim(), out var start) || !IPAddress.TryParse(text.AsSpan(dash + 1).Trim(), out var end)
+            || start.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || end.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
+            || PxeKit.Protocols.Dhcp.DhcpSubnet.ToUInt32(start) > PxeKit.Protocols.Dhcp.DhcpSubnet.ToUInt32(end))
+            return null;
+        return (start, end);
     }
 
     private static string FirstSentence(string message)
@@ -132,13 +198,15 @@ public static class ConfigFile
             return value;
         }
 
-        /// <summary>"250ms", "1.5s", "2m", or a plain number of seconds.</summary>
+        /// <summary>"250ms", "1.5s", "2m", "12h", "7d", or a plain number of seconds.</summary>
         public TimeSpan Duration(YamlNode node, string key, TimeSpan min, TimeSpan max)
         {
             var text = String(node, key).Trim();
             var (number, unit) = text.EndsWith("ms", StringComparison.OrdinalIgnoreCase) ? (text[..^2], 0.001)
                 : text.EndsWith('s') ? (text[..^1], 1.0)
                 : text.EndsWith('m') ? (text[..^1], 60.0)
+                : text.EndsWith('h') ? (text[..^1], 3600.0)
+                : text.EndsWith('d') ? (text[..^1], 86400.0)
                 : (text, 1.0);
             if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < 0)
                 throw Error(node, $"'{key}' must be a duration such as 500ms or 2s, not '{text}'");
@@ -162,6 +230,144 @@ public static class ConfigFile
             if (addresses.Count == 0)
                 throw Error(node, $"'{key}' must name at least one address");
             return addresses;
+        }
+
+        public IPAddress Address(YamlNode node, string key)
+        {
+            var text = String(node, key);
+            if (!IPAddress.TryParse(text, out var address) || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+                throw Error(node, $"'{key}' must be an IPv4 address, not '{text}'");
+            return address;
+        }
+
+        public List<IPAddress> Ipv4List(YamlNode node, string key)
+        {
+            var items = node is YamlSequenceNode sequence ? sequence.Children.ToList() : [node];
+            return [.. items.Select(item => Address(item, key))];
+        }
+
+        public (IPAddress Start, IPAddress End) Range(YamlNode node, string key) =>
+            ParseRange(String(node, key)) ?? throw Error(node, $"'{key}' must be START-END with IPv4 addresses in order, such as 192.0.2.100-192.0.2.199");
+
+        public List<PxeKit.Protocols.Dhcp.DhcpSubnet> Subnets(YamlNode node, string key)
+        {
+            if (node is not YamlSequenceNode sequence)
+                throw Error(node, $"'{key}' must be a list of subnets (- network: 192.0.2.0/24 ...)");
+            var subnets = new List<PxeKit.Protocols.Dhcp.DhcpSubnet>();
+            foreach (var item in sequence.Children)
+            {
+                IPAddress? network = null;
+                var prefix = 0;
+                (IPAddress Start, IPAddress End)? range = null;
+                var subnet = new PxeKit.Protocols.Dhcp.DhcpSubnet { Network = IPAddress.Any, PrefixLength = 0 };
+                var k = key + "[]";
+                Mapping(item, k, new()
+                {
+                    ["network"] = v =>
+                    {
+                        var text = String(v, k + ".network");
+                        var slash = text.IndexOf('/', StringComparison.Ordinal);
+                        if (slash < 0 || !IPAddress.TryParse(text.AsSpan(0, slash), out network)
+                            || !int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix is < 8 or > 30)
+                            throw Error(v, $"'{k}.network' must be ADDRESS/PREFIX with a prefix of 8 to 30, such as 192.0.2.0/24, not '{text}'");
+                    },
+                    ["range"] = v => range = Range(v, k + ".range"),
+                    ["lease-time"] = v => subnet.LeaseTime = Duration(v, k + ".lease-time", TimeSpan.FromMinutes(1), TimeSpan.FromDays(365)),
+                    ["routers"] = v => subnet.Routers = Ipv4List(v, k + ".routers"),
+                    ["dns"] = v => subnet.DnsServers = Ipv4List(v, k + ".dns"),
+                    ["domain"] = v => subnet.DomainName = String(v, k + ".domain"),
+                    ["ntp"] = v => subnet.NtpServers = Ipv4List(v, k + ".ntp"),
+                    ["reservations"] = v => subnet.Reservations = Reservations(v, k + ".reservations"),
+                    ["options"] = v => subnet.CustomOptions = CustomOptions(v, k + ".options"),
+                });
+                if (network is null)
+                    throw Error(item, $"each '{key}' entry needs 'network' (such as 192.0.2.0/24)");
+                subnet.Network = network;
+                subnet.PrefixLength = prefix;
+                if (range is { } r)
+                {
+                    subnet.RangeStart = r.Start;
+                    subnet.RangeEnd = r.End;
+                }
+                if (subnet.Validate() is { } problem)
+                    throw Error(item, $"'{key}' {subnet}: {problem}");
+                subnets.Add(subnet);
+            }
+            return subnets;
+        }
+
+        private Dictionary<string, IPAddress> Reservations(YamlNode node, string key)
+        {
+            if (node is not YamlSequenceNode sequence)
+                throw Error(node, $"'{key}' must be a list of {{mac, address}}");
+            var reservations = new Dictionary<string, IPAddress>(StringComparer.OrdinalIgnoreCase);
+            foreach (var item in sequence.Children)
+            {
+                string? mac = null;
+                IPAddress? address = null;
+                Mapping(item, key + "[]", new()
+                {
+                    ["mac"] = v =>
+                    {
+                        var text = String(v, key + "[].mac").Replace('-', ':').ToLowerInvariant();
+                        if (!Regex.IsMatch(text, "^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", RegexOptions.CultureInvariant))
+                            throw Error(v, $"'{key}[].mac' must look like 52:54:00:12:34:56, not '{text}'");
+                        mac = text;
+                    },
+                    ["address"] = v => address = Address(v, key + "[].address"),
+                });
+                if (mac is null || address is null)
+                    throw Error(item, $"each '{key}' entry needs 'mac' and 'address'");
+                reservations[mac] = address;
+            }
+            return reservations;
+        }
+
+        /// <summary>{code, and one of ip, text, hex, uint8, uint16, uint32}: any option the subnet should send.</summary>
+        private List<PxeKit.Protocols.Dhcp.DhcpOption> CustomOptions(YamlNode node, string key)
+        {
+            if (node is not YamlSequenceNode sequence)
+                throw Error(node, $"'{key}' must be a list of {{code, ip|text|hex|uint8|uint16|uint32}}");
+            var result = new List<PxeKit.Protocols.Dhcp.DhcpOption>();
+            foreach (var item in sequence.Children)
+            {
+                int? code = null;
+                byte[]? value = null;
+                var k = key + "[]";
+                Mapping(item, k, new()
+                {
+                    ["code"] = v => code = Int(v, k + ".code", 1, 254),
+                    ["ip"] = v => value = [.. Ipv4List(v, k + ".ip").SelectMany(a => a.GetAddressBytes())],
+                    ["text"] = v => value = System.Text.Encoding.ASCII.GetBytes(String(v, k + ".text")),
+                    ["hex"] = v =>
+                    {
+                        var text = String(v, k + ".hex").Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal);
+                        try
+                        {
+                            value = Convert.FromHexString(text);
+                        }
+                        catch (FormatException)
+                        {
+                            throw Error(v, $"'{k}.hex' must be hexadecimal bytes, not '{text}'");
+                        }
+                    },
+                    ["uint8"] = v => value = [(byte)Int(v, k + ".uint8", 0, 255)],
+                    ["uint16"] = v => value = [.. BitConverter.GetBytes((ushort)Int(v, k + ".uint16", 0, 65535)).Reverse()],
+                    ["uint32"] = v =>
+                    {
+                        var text = String(v, k + ".uint32");
+                        if (!uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                            throw Error(v, $"'{k}.uint32' must be 0 to 4294967295, not '{text}'");
+                        value = [(byte)(n >> 24), (byte)(n >> 16), (byte)(n >> 8), (byte)n];
+                    },
+                });
+                if (code is null || value is null)
+                    throw Error(item, $"each '{key}' entry needs 'code' and one value (ip, text, hex, uint8, uint16 or uint32)");
+                if (code is 53 or 54 or 51 or 82)
+                    throw Error(item, $"'{key}': option {code} is set by the server itself");
+                result.Add(new PxeKit.Protocols.Dhcp.DhcpOption((byte)code.Value, value));
+            }
+            return result;
         }
 
         public LogLevel LogLevel(YamlNode node, string key) => String(node, key).ToLowerInvariant() switch

@@ -25,6 +25,8 @@ public sealed class PxeKitOptions
 
     public IpxeOptions Ipxe { get; set; } = new();
 
+    public DhcpOptions Dhcp { get; set; } = new();
+
     /// <summary>BCD stores built from recipes and served from memory.</summary>
     public List<GeneratedBcdOptions> Bcd { get; set; } = [];
 

@@ -1,0 +1,73 @@
+using PxeKit.EndToEnd.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PxeKit.EndToEnd.Dhcp;
+
+/// <summary>
+/// Virtual machines network-boot through pxekit's DHCP: SeaBIOS with the iPXE option ROM and OVMF's own PXE, with
+/// pxekit as the DHCP server and as proxyDHCP beside dnsmasq. The boot ends in the iPXE script that pxekit named,
+/// which prints a marker on the serial console. (The assets' Debian kernel is not used: it needs a download, and
+/// the script is where the DHCP chain ends; kernel and initrd over HTTP are the HTTP server's tests.)
+/// </summary>
+[Collection(VirtualMachinesCollection.Name)]
+public sealed class DhcpVirtualMachineTests(ITestOutputHelper log)
+{
+    private static readonly TimeSpan BootLimit = TimeSpan.FromSeconds(240);
+
+    [Theory]
+    [InlineData(Firmware.Bios, "full")]
+    [InlineData(Firmware.Uefi, "full")]
+    [InlineData(Firmware.Bios, "proxy")]
+    [InlineData(Firmware.Uefi, "proxy")]
+    public async Task Machine_boots_to_the_ipxe_script_pxekit_names(Firmware firmware, string mode)
+    {
+        await using var lab = mode == "full"
+            ? await DhcpLab.StartAsync("--dhcp", "full", "--dhcp-range", "192.0.2.100-192.0.2.150")
+            : await DhcpLab.StartAsync("--dhcp", "proxy");
+        NamespacedProcess? site = null;
+        if (mode == "proxy")
+        {
+            var peer = await lab.AddClientAsync("192.0.2.3/24");
+            site = peer.StartProcess(ExternalTool.Require("dnsmasq", "dnsmasq"),
+            [
+                "--keep-in-foreground", "--log-dhcp", "--log-facility=-", "--port=0", "--conf-file=/dev/null", "--user=root",
+                "--interface=" + NetworkNamespace.PeerInterface, "--bind-interfaces", "--dhcp-range=192.0.2.160,192.0.2.199,1h",
+                "--dhcp-leasefile=" + Path.Combine(lab.Directory, "dnsmasq.leases"), "--pid-file=" + Path.Combine(lab.Directory, "dnsmasq.pid"),
+            ]);
+        }
+        var token = Guid.NewGuid().ToString("N")[..12];
+        await File.WriteAllTextAsync(Path.Combine(lab.Root, "boot.ipxe"), $"#!ipxe\necho PXEKIT-BOOT-OK {token} ${{net0/mac}} ${{net0/ip}}\nsleep 2\npoweroff\n");
+
+        await using var vm = await QemuMachine.StartAsync(lab.Namespace, firmware);
+        try
+        {
+            await vm.WaitForSerialAsync($"PXEKIT-BOOT-OK {token}", BootLimit);
+        }
+        catch (TimeoutException e)
+        {
+            Assert.Fail($"{e.Message}\n--- pxekit ---\n{lab.ServerOutput}\n--- dnsmasq ---\n{site?.Output}");
+        }
+
+        var output = lab.ServerOutput;
+        log.WriteLine($"{firmware} {mode}: marker after {vm.StartedAt:HH:mm:ss}\n{output}\n--- dnsmasq ---\n{site?.Output}");
+        var mac = vm.MacAddress.ToLowerInvariant();
+        // iPXE got its script URL with its MAC, never the iPXE binary a second time (no chain loop).
+        Assert.Contains($"http://192.0.2.1:8080/boot.ipxe?mac={mac}", output);
+        Assert.Contains("HTTP ", output);
+        if (firmware == Firmware.Uefi)
+        {
+            // OVMF's PXE: DHCP -> TFTP ipxe.efi -> iPXE DHCP again -> HTTP script.
+            Assert.Contains("TFTP sent ipxe.efi", output);
+        }
+        if (mode == "full")
+            Assert.Contains($"DHCP ACK 192.0.2.1", output);
+        else
+        {
+            Assert.Contains($"DHCP proxy", output);
+            Assert.DoesNotContain("DHCP ACK 192.0.2.1", output); // proxy mode hands out no addresses
+            Assert.Contains("DHCPACK(eth0) 192.0.2.1", site!.Output); // dnsmasq did
+        }
+        if (site is not null)
+            await site.DisposeAsync();
+    }
+}
