@@ -1,7 +1,9 @@
 namespace PxeKit.EndToEnd.Infrastructure;
 
 /// <summary>Debian's kernel, a busybox initrd that prints a marker, and Debian's iPXE binaries, built by
-/// assets/make-boot-assets.sh into the gitignored assets/cache (kept between runs).</summary>
+/// assets/make-boot-assets.sh into a cache of the machine (<c>$PXEKIT_TEST_ASSETS</c>, default
+/// <c>/var/cache/pxekit-test-assets</c>), so that a fresh clone on the same machine does not download the kernel
+/// package again: like apt's own archive cache, it spares the mirror and survives a mirror outage.</summary>
 public static class BootAssets
 {
     private static readonly SemaphoreSlim Once = new(1, 1);
@@ -17,7 +19,8 @@ public static class BootAssets
             if (_directory is not null)
                 return _directory;
             var script = Path.Combine(RepositoryRoot(), "tests", "PxeKit.EndToEnd", "assets", "make-boot-assets.sh");
-            var result = await ExternalTool.RunAsync("/bin/sh", [script], TimeSpan.FromMinutes(5));
+            var cache = Environment.GetEnvironmentVariable("PXEKIT_TEST_ASSETS") ?? "/var/cache/pxekit-test-assets";
+            var result = await ExternalTool.RunAsync("/bin/sh", [script, cache], TimeSpan.FromMinutes(5));
             if (result.ExitCode != 0)
                 throw new InvalidOperationException("make-boot-assets.sh failed: " + result.Describe());
             _directory = result.StandardOutput.Trim().Split('\n')[^1].Trim();
