@@ -5,9 +5,8 @@ namespace PxeKit.EndToEnd.Dhcp;
 
 /// <summary>
 /// Virtual machines network-boot through pxekit's DHCP: SeaBIOS with the iPXE option ROM and OVMF's own PXE, with
-/// pxekit as the DHCP server and as proxyDHCP beside dnsmasq. The boot ends in the iPXE script that pxekit named,
-/// which prints a marker on the serial console. (The assets' Debian kernel is not used: it needs a download, and
-/// the script is where the DHCP chain ends; kernel and initrd over HTTP are the HTTP server's tests.)
+/// pxekit as the DHCP server and as proxyDHCP beside dnsmasq. The iPXE script that pxekit named loads Debian's
+/// kernel and a busybox initrd over HTTP; the test passes only when the initrd's marker is on the serial console.
 /// </summary>
 [Collection(VirtualMachinesCollection.Name)]
 public sealed class DhcpVirtualMachineTests(ITestOutputHelper log)
@@ -19,8 +18,9 @@ public sealed class DhcpVirtualMachineTests(ITestOutputHelper log)
     [InlineData(Firmware.Uefi, "full")]
     [InlineData(Firmware.Bios, "proxy")]
     [InlineData(Firmware.Uefi, "proxy")]
-    public async Task Machine_boots_to_the_ipxe_script_pxekit_names(Firmware firmware, string mode)
+    public async Task Machine_boots_a_kernel_through_the_ipxe_script_pxekit_names(Firmware firmware, string mode)
     {
+        var assets = await BootAssets.EnsureAsync();
         await using var lab = mode == "full"
             ? await DhcpLab.StartAsync("--dhcp", "full", "--dhcp-range", "192.0.2.100-192.0.2.150")
             : await DhcpLab.StartAsync("--dhcp", "proxy");
@@ -36,12 +36,14 @@ public sealed class DhcpVirtualMachineTests(ITestOutputHelper log)
             ]);
         }
         var token = Guid.NewGuid().ToString("N")[..12];
-        await File.WriteAllTextAsync(Path.Combine(lab.Root, "boot.ipxe"), $"#!ipxe\necho PXEKIT-BOOT-OK {token} ${{net0/mac}} ${{net0/ip}}\nsleep 2\npoweroff\n");
+        foreach (var name in new[] { "vmlinuz", "initrd.gz" })
+            File.Copy(Path.Combine(assets, name), Path.Combine(lab.Root, name));
+        await File.WriteAllTextAsync(Path.Combine(lab.Root, "boot.ipxe"), BootAssets.Script("192.0.2.1", token));
 
         await using var vm = await QemuMachine.StartAsync(lab.Namespace, firmware);
         try
         {
-            await vm.WaitForSerialAsync($"PXEKIT-BOOT-OK {token}", BootLimit);
+            await vm.WaitForSerialAsync($"{BootAssets.MarkerPrefix} {token}", BootLimit);
         }
         catch (TimeoutException e)
         {
@@ -53,7 +55,8 @@ public sealed class DhcpVirtualMachineTests(ITestOutputHelper log)
         var mac = vm.MacAddress.ToLowerInvariant();
         // iPXE got its script URL with its MAC, never the iPXE binary a second time (no chain loop).
         Assert.Contains($"http://192.0.2.1:8080/boot.ipxe?mac={mac}", output);
-        Assert.Contains("HTTP ", output);
+        Assert.Contains("GET vmlinuz: 200", output);
+        Assert.Contains("GET initrd.gz: 200", output);
         if (firmware == Firmware.Uefi)
         {
             // OVMF's PXE: DHCP -> TFTP ipxe.efi -> iPXE DHCP again -> HTTP script.
