@@ -194,6 +194,7 @@ internal sealed partial class DhcpLab : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        StopDaemonizedClients();
         await Namespace.DisposeAsync();
         try
         {
@@ -201,6 +202,33 @@ internal sealed partial class DhcpLab : IAsyncDisposable
         }
         catch (IOException)
         {
+        }
+    }
+
+    /// <summary>
+    /// dhclient -1 forks into the background once it has a lease, so the PID the test started is gone and the
+    /// daemon would outlive the test (a second run for the same client even overwrites the first one's PID file).
+    /// Every such process names this lab's unique directory on its command line; stop exactly those.
+    /// </summary>
+    private void StopDaemonizedClients()
+    {
+        foreach (var proc in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(proc), out var pid))
+                continue;
+            try
+            {
+                var commandLine = File.ReadAllText(Path.Combine(proc, "cmdline")).Replace('\0', ' ');
+                if (!commandLine.Contains("dhclient", StringComparison.Ordinal) || !commandLine.Contains(Directory, StringComparison.Ordinal))
+                    continue;
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill();
+                process.WaitForExit(5000);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                // It ended on its own in the meantime.
+            }
         }
     }
 
