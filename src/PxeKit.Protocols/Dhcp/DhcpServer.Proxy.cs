@@ -12,25 +12,14 @@ public sealed partial class DhcpServer
     /// </summary>
     private async ValueTask AnswerProxyAsync(IDatagramEndpoint endpoint, DhcpPacket request, CancellationToken stopping)
     {
-        var type = request.MessageType!.Value;
-        var mac = request.HardwareAddressText;
-        if (type != DhcpMessageType.Discover)
+        if (request.MessageType != DhcpMessageType.Discover)
         {
-            DhcpLog.Ignored(_logger, type, mac, "proxy mode answers only DISCOVER on port 67; the site's DHCP server owns the rest");
+            DhcpLog.Ignored(_logger, request.MessageType!.Value, request.HardwareAddressText,
+                "proxy mode answers only DISCOVER on port 67; the site's DHCP server owns the rest");
             return;
         }
-        var client = PxeClientInfo.From(request);
-        if (!client.IsBootClient)
-        {
-            DhcpLog.Ignored(_logger, type, mac, "not a PXE or HTTP boot client");
-            return;
-        }
-        var boot = ChooseBoot(request, client, mac);
-        if (boot is null)
-            return;
-        var reply = BuildReply(request, DhcpMessageType.Offer, IPAddress.Any, null, null, client, boot);
-        DhcpLog.ProxyAnswered(_logger, "OFFER", mac, client.ToString(), boot.BootFile);
-        await SendAsync(endpoint, reply, Destination(request, DhcpMessageType.Offer), stopping);
+        if (BootAnswer(request, DhcpMessageType.Offer) is { } reply)
+            await SendAsync(endpoint, reply, Destination(request, DhcpMessageType.Offer), stopping);
     }
 
     /// <summary>
@@ -39,26 +28,34 @@ public sealed partial class DhcpServer
     /// </summary>
     private async ValueTask AnswerBootServerAsync(IDatagramEndpoint endpoint, DhcpPacket request, IPEndPoint remote, CancellationToken stopping)
     {
-        var type = request.MessageType!.Value;
-        var mac = request.HardwareAddressText;
-        if (type is not (DhcpMessageType.Request or DhcpMessageType.Inform))
+        if (request.MessageType is not (DhcpMessageType.Request or DhcpMessageType.Inform))
         {
-            DhcpLog.Ignored(_logger, type, mac, "the boot-server port answers only REQUEST and INFORM");
+            DhcpLog.Ignored(_logger, request.MessageType!.Value, request.HardwareAddressText,
+                "the boot-server port answers only REQUEST and INFORM");
             return;
         }
-        var client = PxeClientInfo.From(request);
-        if (!client.IsBootClient)
-        {
-            DhcpLog.Ignored(_logger, type, mac, "not a PXE or HTTP boot client");
+        if (BootAnswer(request, DhcpMessageType.Ack) is not { } reply)
             return;
-        }
-        var boot = ChooseBoot(request, client, mac);
-        if (boot is null)
-            return;
-        var reply = BuildReply(request, DhcpMessageType.Ack, IPAddress.Any, null, null, client, boot);
-        DhcpLog.ProxyAnswered(_logger, "ACK", mac, client.ToString(), boot.BootFile);
         // Answer the source as seen on the wire: a client sending from an odd port gets its answer there (D11).
         var destination = remote.Address.Equals(IPAddress.Any) ? new IPEndPoint(IPAddress.Broadcast, _options.ClientPort) : remote;
         await SendAsync(endpoint, reply, destination, stopping);
+    }
+
+    /// <summary>The boot server and file for a PXE or HTTP boot client, with no address (both proxy ports); null,
+    /// logged, when the client is not a boot client or the policy has nothing for it.</summary>
+    private DhcpPacket? BootAnswer(DhcpPacket request, DhcpMessageType replyType)
+    {
+        var mac = request.HardwareAddressText;
+        var client = PxeClientInfo.From(request);
+        if (!client.IsBootClient)
+        {
+            DhcpLog.Ignored(_logger, request.MessageType!.Value, mac, "not a PXE or HTTP boot client");
+            return null;
+        }
+        var boot = ChooseBoot(request, client, mac);
+        if (boot is null)
+            return null;
+        DhcpLog.ProxyAnswered(_logger, replyType == DhcpMessageType.Offer ? "OFFER" : "ACK", mac, client.ToString(), boot.BootFile);
+        return BuildReply(request, replyType, IPAddress.Any, null, null, client, boot);
     }
 }
