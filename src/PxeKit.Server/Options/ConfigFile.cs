@@ -11,7 +11,7 @@ namespace PxeKit.Server.Options;
 /// Reads <c>pxekit.yaml</c>. Every key is bound explicitly, so a misspelt key, a wrong type or a value out of range
 /// stops the start with one sentence that names the key and its line, instead of being silently ignored.
 /// </summary>
-public static class ConfigFile
+public static partial class ConfigFile
 {
     public const string DefaultFileName = "pxekit.yaml";
 
