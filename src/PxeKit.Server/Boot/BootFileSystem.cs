@@ -79,6 +79,10 @@ public sealed class BootFileSystem
     }
 
 
+    /// <summary>Files made on request when the root has no file of that name (pxelinux.cfg/01-MAC from the boot
+    /// policy): the mapped name in, the bytes or null out. A file on disk wins, so an admin can always override.</summary>
+    public Func<string, byte[]?>? Dynamic { get; init; }
+
     /// <summary>The canonical root directory (symbolic links resolved).</summary>
     public string Root { get; }
 
@@ -134,6 +138,8 @@ public sealed class BootFileSystem
             if (!File.Exists(candidate) && !Directory.Exists(candidate))
             {
                 var match = CaseInsensitive ? FindIgnoringCase(current, segments[i]) : null;
+                if (match is null && Dynamic?.Invoke(mapped) is { } made)
+                    return new BootFileLookup(BootFileStatus.Found, requestedName, mapped, null, false, null) { Content = made };
                 if (match is null)
                     return new BootFileLookup(BootFileStatus.NotFound, requestedName, mapped, null, false,
                         $"'{mapped}' does not exist under {Root}" + (CaseInsensitive ? " (in any letter case)" : ""));

@@ -41,11 +41,49 @@ public static partial class BootRootSetup
                 LogIpxeMissing(logger, string.Join(", ", missingSource), options.Ipxe.SourceDirectory);
         }
 
+        if (options.Boot is { } boot)
+            CopySyslinux(options, boot, logger);
+
+        // With a boot: section the policy makes boot.ipxe per client; a file of that name would be ignored.
         var script = Path.Combine(options.Root, DefaultScriptName);
-        if (options.Ipxe.WriteDefaultScript && !File.Exists(script))
+        if (options.Ipxe.WriteDefaultScript && options.Boot is null && !File.Exists(script))
         {
             File.WriteAllText(script, DefaultScript);
             LogWroteScript(logger, script);
+        }
+    }
+
+    /// <summary>Where Debian's pxelinux and syslinux-common packages put what pxelinux and memdisk entries load.</summary>
+    public static readonly (string Name, string Source)[] SyslinuxFiles =
+    [
+        ("pxelinux.0", "/usr/lib/PXELINUX/pxelinux.0"),
+        ("ldlinux.c32", "/usr/lib/syslinux/modules/bios/ldlinux.c32"),
+        ("menu.c32", "/usr/lib/syslinux/modules/bios/menu.c32"),
+        ("libutil.c32", "/usr/lib/syslinux/modules/bios/libutil.c32"),
+    ];
+
+    public const string MemdiskSource = "/usr/lib/syslinux/memdisk";
+
+    private static void CopySyslinux(PxeKitOptions options, PxeKit.Server.Boot.BootPolicyDefinition boot, ILogger logger)
+    {
+        var wanted = new List<(string Name, string Source)>();
+        if (boot.Entries.Values.Any(e => e is PxeKit.Server.Boot.PxelinuxEntry))
+            wanted.AddRange(SyslinuxFiles);
+        foreach (var memdisk in boot.Entries.Values.OfType<PxeKit.Server.Boot.MemdiskEntry>())
+            wanted.Add((memdisk.Memdisk, MemdiskSource));
+        foreach (var (name, source) in wanted.Distinct())
+        {
+            var target = Path.Combine(options.Root, name);
+            if (File.Exists(target) || name.Contains("..", StringComparison.Ordinal))
+                continue;
+            if (!File.Exists(source))
+            {
+                LogSyslinuxMissing(logger, name, source);
+                continue;
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(source, target);
+            LogCopied(logger, name, Path.GetDirectoryName(source)!);
         }
     }
 
@@ -74,6 +112,9 @@ public static partial class BootRootSetup
 
     [LoggerMessage(1301, LogLevel.Warning, "iPXE binaries {Names} are not in {Source}; install Debian's 'ipxe' package or put them in the boot root yourself")]
     private static partial void LogIpxeMissing(ILogger logger, string names, string source);
+
+    [LoggerMessage(1303, LogLevel.Warning, "{Name} is not in the boot root and {Source} does not exist; install Debian's pxelinux and syslinux-common packages or copy it yourself")]
+    private static partial void LogSyslinuxMissing(ILogger logger, string name, string source);
 
     [LoggerMessage(1302, LogLevel.Information, "Wrote a default iPXE script to {Path}")]
     private static partial void LogWroteScript(ILogger logger, string path);

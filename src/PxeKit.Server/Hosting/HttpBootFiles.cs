@@ -22,14 +22,19 @@ internal static partial class HttpBootFiles
 {
     private static readonly FileExtensionContentTypeProvider ContentTypes = CreateContentTypes();
 
-    public static void Map(WebApplication app, BootFileSystem files)
+    public static void Map(WebApplication app, LiveBootConfiguration live)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit.Http");
-        app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context) => Serve(context, files, logger));
+        var bootLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit.Boot");
+        var trace = app.Services.GetService<IBootTrace>();
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head],
+            (HttpContext context) => Serve(context, live.Current, trace, logger, bootLogger, time));
     }
 
-    private static IResult Serve(HttpContext context, BootFileSystem files, ILogger logger)
+    private static IResult Serve(HttpContext context, BootConfiguration configuration, IBootTrace? trace, ILogger logger, ILogger bootLogger, TimeProvider time)
     {
+        var files = configuration.Files;
         // Kestrel has already decoded %XX (except %2F) and removed dot segments; the boot file system then refuses
         // "..", backslash tricks and links out of the root on the decoded name (hostile-inputs H4).
         var requested = context.Request.Path.Value ?? "/";
@@ -44,6 +49,9 @@ internal static partial class HttpBootFiles
             return Results.BadRequest();
         }
 
+        if (configuration.Policy is not null && requested.AsSpan().TrimStart('/').Equals(configuration.ScriptPath, StringComparison.OrdinalIgnoreCase))
+            return BootScriptEndpoint.Serve(context, configuration, trace, bootLogger, time);
+
         var lookup = files.Resolve(requested);
         if (!lookup.IsFound)
         {
@@ -56,6 +64,8 @@ internal static partial class HttpBootFiles
 
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitive(logger, client, requested, lookup.MappedName!);
+        if (configuration.IsTemplate(lookup.MappedName!))
+            return BootScriptEndpoint.ServeTemplate(context, configuration, lookup, trace, bootLogger);
         if (logger.IsEnabled(LogLevel.Information))
         {
             var method = context.Request.Method;

@@ -46,11 +46,12 @@ public static class PxeKitHost
             configureLogging(builder.Logging);
         }
 
-        var files = new BootFileSystem(options.Root,
-            [.. options.Tftp.Remap.Select(r => RemapRule.Create(r.Match, r.Replace))], options.Tftp.CaseInsensitive,
-            options.Bcd.ToDictionary(b => b.Path, GeneratedBcds.Build));
+        // pxelinux.cfg/01-MAC files are made from what the trace knows of the MAC; the trace exists once the
+        // container does, so the lookup goes through the container.
+        IServiceProvider? services = null;
+        var live = new LiveBootConfiguration(BootConfiguration.Create(options, mac => ClientFactsFromTrace(services, options, mac)));
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(files);
+        builder.Services.AddSingleton(live);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddSingleton<TftpBootFiles>();
@@ -82,9 +83,27 @@ public static class PxeKitHost
         }
 
         var app = builder.Build();
+        services = app.Services;
         if (options.Http.Enabled)
-            HttpBootFiles.Map(app, files);
+            HttpBootFiles.Map(app, live);
         return app;
+    }
+
+    internal static ClientFacts ClientFactsFromTrace(IServiceProvider? services, PxeKitOptions options, string mac)
+    {
+        var known = (services?.GetService(typeof(IBootTrace)) as IBootTrace)?.FindByMac(mac);
+        return new ClientFacts
+        {
+            Mac = mac,
+            Address = known?.Address,
+            Uuid = known?.Uuid,
+            ClientHostname = known?.Hostname,
+            VendorClass = known?.VendorClass,
+            UserClass = known?.UserClass,
+            ServerAddress = BootConfiguration.DefaultServerAddress(options),
+            HttpPort = options.Http.Port,
+            TftpPort = options.Tftp.Port,
+        };
     }
 
     /// <summary>Where HTTP actually listens (resolves port 0).</summary>

@@ -6,11 +6,16 @@ using PxeKit.Server.Boot;
 namespace PxeKit.Server.Hosting;
 
 /// <summary>Answers the TFTP server's "which bytes?" from the boot file system.</summary>
-internal sealed partial class TftpBootFiles(BootFileSystem files, ILogger<TftpBootFiles> logger) : ITftpFileSource
+internal sealed partial class TftpBootFiles(LiveBootConfiguration live, IServiceProvider services, ILogger<TftpBootFiles> logger) : ITftpFileSource
 {
+    /// <summary>Resolved per transfer, not per packet: the trace is registered by the host when enabled.</summary>
+    private IBootTrace? Trace => services.GetService(typeof(IBootTrace)) as IBootTrace;
+
     public TftpOpenResult Open(string requestedName, IPEndPoint client)
     {
-        var lookup = files.Resolve(requestedName);
+        // One generation of the configuration for the whole transfer: a reload does not change it midway.
+        var configuration = live.Current;
+        var lookup = configuration.Files.Resolve(requestedName);
         switch (lookup.Status)
         {
             case BootFileStatus.Refused:
@@ -21,6 +26,11 @@ internal sealed partial class TftpBootFiles(BootFileSystem files, ILogger<TftpBo
 
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitiveMatch(logger, client, requestedName, lookup.MappedName!);
+        if (configuration.IsTemplate(lookup.MappedName!) && TemplateFiles.Read(lookup) is { } template)
+        {
+            var facts = TemplateFiles.FactsFor(null, client.Address, BootConfiguration.DefaultServerAddress(configuration.Options), configuration.Options.Http.Port, configuration, Trace);
+            return TftpOpenResult.Found(new GeneratedFile(System.Text.Encoding.UTF8.GetBytes(BootTemplate.Expand(template, facts))), lookup.MappedName!);
+        }
         if (lookup.Content is { } generated)
             return TftpOpenResult.Found(new GeneratedFile(generated), lookup.MappedName!);
         try

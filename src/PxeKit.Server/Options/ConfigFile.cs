@@ -72,6 +72,7 @@ public static partial class ConfigFile
                 ["max-connections"] = v => options.Http.MaxConnections = reader.Int(v, "http.max-connections", 1, 1_000_000),
             }),
             ["bcd"] = n => options.Bcd = reader.GeneratedBcds(n, "bcd"),
+            ["boot"] = n => options.Boot = ParseBoot(reader, n),
             ["dhcp"] = n => ParseDhcp(reader, n, options.Dhcp),
             ["ipxe"] = n => reader.Mapping(n, "ipxe", new()
             {
@@ -155,7 +156,7 @@ public static partial class ConfigFile
     }
 
     /// <summary>Typed reads of YAML nodes; each failure names the file, line and dotted key.</summary>
-    private sealed class Reader(string fileName)
+    private sealed partial class Reader(string fileName)
     {
         public ConfigurationException Error(YamlNode node, string message) =>
             new($"{fileName} line {node.Start.Line}: {message}");

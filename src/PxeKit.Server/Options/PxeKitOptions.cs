@@ -30,6 +30,9 @@ public sealed class PxeKitOptions
     /// <summary>BCD stores built from recipes and served from memory.</summary>
     public List<GeneratedBcdOptions> Bcd { get; set; } = [];
 
+    /// <summary>Entries, menus, groups and clients (<c>boot:</c>); null serves the root's own boot.ipxe.</summary>
+    public PxeKit.Server.Boot.BootPolicyDefinition? Boot { get; set; }
+
     /// <summary>The file these options came from, or null for defaults and flags only.</summary>
     public string? ConfigFile { get; set; }
 }

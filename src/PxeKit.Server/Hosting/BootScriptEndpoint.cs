@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using PxeKit.Server.Boot;
+
+namespace PxeKit.Server.Hosting;
+
+/// <summary>
+/// <c>GET /boot.ipxe?mac=...</c>: the iPXE script the boot policy makes for the asking client. iPXE is first asked
+/// to state its platform, architecture and UUID (a two-line script that chains back with them), because DHCP alone
+/// cannot say whether undionly.kpxe runs an i386 or x86_64 build and proxyDHCP or a foreign DHCP server may have
+/// handed out the URL. Menus chain back here for submenus and for password checks, with <c>menu=</c> and
+/// <c>entry=</c>; a client can only open what its own menu offers.
+/// </summary>
+internal static partial class BootScriptEndpoint
+{
+    private const int MaxQueryValue = 256;
+
+    public static IResult Serve(HttpContext context, BootConfiguration configuration, IBootTrace? trace, ILogger logger, TimeProvider time)
+    {
+        var policy = configuration.Policy!;
+        var query = context.Request.Query;
+        var client = Unmapped(context.Connection.RemoteIpAddress);
+        var server = Unmapped(context.Connection.LocalIpAddress) ?? IPAddress.Loopback;
+        foreach (var (name, values) in query)
+        {
+            if (values.Count > 1 || values.ToString().Length > MaxQueryValue || values.ToString().Any(char.IsControl))
+                return Refuse(logger, client, $"query parameter '{Printable(name)}' is repeated, too long or has control characters", StatusCodes.Status400BadRequest);
+        }
+
+        string? mac = null;
+        if (query.TryGetValue("mac", out var macText) && !MacAddressText.TryNormalize(macText.ToString(), out mac))
+            return Refuse(logger, client, $"'{Printable(macText.ToString())}' is not a MAC address", StatusCodes.Status400BadRequest);
+        var platform = ClientPlatform.FromIpxe(query["platform"].ToString(), query["buildarch"].ToString());
+        var baseUrl = $"http://{HostForUrl(server)}:{context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}/{configuration.ScriptPath}";
+        if (mac is null || platform is null)
+        {
+            // iPXE fills these in itself; `uristring` percent-encodes what could break the URL.
+            return Script(context, "#!ipxe\n" +
+                $"chain --autofree {baseUrl}?mac=${{netX/mac}}&platform=${{platform}}&buildarch=${{buildarch}}&uuid=${{uuid}}&hostname=${{hostname:uristring}}\n");
+        }
+
+        var known = trace?.FindByMac(mac);
+        var uuid = query["uuid"].ToString() is { Length: > 0 } u && Guid.TryParseExact(u, "D", out _) ? u.ToLowerInvariant() : known?.Uuid;
+        var configured = policy.FindClient(mac, uuid);
+        var facts = new ClientFacts
+        {
+            Mac = mac,
+            Address = client,
+            Platform = platform,
+            Uuid = uuid,
+            ConfiguredName = configured?.Hostname,
+            ClientHostname = query["hostname"].ToString() is { Length: > 0 } h ? h : known?.Hostname,
+            VendorClass = known?.VendorClass,
+            UserClass = known?.UserClass,
+            ServerAddress = server,
+            HttpPort = context.Connection.LocalPort,
+            TftpPort = configuration.Options.Tftp.Port,
+        };
+        var now = time.GetUtcNow();
+        trace?.Seen(new BootClient
+        {
+            Mac = mac, Uuid = uuid, Address = client, Architecture = platform.Value.Architecture,
+            Hostname = configured?.Hostname, FirstSeen = now, LastSeen = now,
+        });
+
+        var decision = policy.Decide(facts);
+        if (decision is null)
+            return Refuse(logger, client, $"no boot client, group or boot.default names {mac}; nothing to boot", StatusCodes.Status404NotFound, trace, facts, now);
+
+        var scriptUrl = $"{baseUrl}?mac={mac}&platform={platform.Value.Firmware}&buildarch={platform.Value.BuildArch}"
+            + (uuid is null ? "" : $"&uuid={uuid}");
+        var ipxe = configuration.Ipxe!;
+        string script, what;
+        var menuName = query["menu"].ToString();
+        var entryName = query["entry"].ToString();
+        if (menuName.Length == 0)
+        {
+            script = ipxe.Render(decision, facts, scriptUrl);
+            what = $"{(decision.Target is BootMenu ? "menu" : "entry")} '{decision.Target.Name}' ({decision.Reason})";
+        }
+        else
+        {
+            if (!policy.ReachableMenus(decision.Target).Contains(menuName))
+                return Refuse(logger, client, $"{mac} asked for menu '{Printable(menuName)}', which its own boot target '{decision.Target.Name}' does not offer", StatusCodes.Status403Forbidden, trace, facts, now);
+            var menu = policy.Definition.Menus[menuName];
+            var menuDefault = decision.MenuDefault is { } d && menu.Targets.Contains(d) ? d : menu.Default;
+            if (entryName.Length == 0)
+            {
+                script = ipxe.RenderMenu(menu, decision.MenuDefault, facts, scriptUrl, decision.Reason);
+                what = $"menu '{menu.Name}' ({decision.Reason})";
+            }
+            else
+            {
+                if (!menu.Targets.Contains(entryName) || policy.Definition.Entries.GetValueOrDefault(entryName) is not { } entry)
+                    return Refuse(logger, client, $"{mac} asked for entry '{Printable(entryName)}', which menu '{menu.Name}' does not offer", StatusCodes.Status403Forbidden, trace, facts, now);
+                if (menu.Password is { } password && entryName != menuDefault && !PasswordMatches(password, query["password"].ToString()))
+                {
+                    LogWrongPassword(logger, mac, client, entryName, menu.Name);
+                    trace?.Record(new BootEvent(now, BootEventKind.ScriptRendered, mac, client, Requested: PathAndQuery(context),
+                        Served: menu.Name, Detail: $"wrong password for '{entryName}' in menu '{menu.Name}'"));
+                    return Script(context, "#!ipxe\necho PxeKit: wrong password\nprompt --timeout 5000 Press any key to return to the menu ||\n"
+                        + $"chain --autofree {scriptUrl}&menu={menu.Name}\n", StatusCodes.Status403Forbidden);
+                }
+                script = ipxe.RenderEntry(entry, facts, $"{scriptUrl}&menu={menu.Name}", decision.Reason);
+                what = $"entry '{entry.Name}' from menu '{menu.Name}' ({decision.Reason})";
+            }
+        }
+
+        LogRendered(logger, mac, client, platform.Value.Name, what);
+        trace?.Record(new BootEvent(now, BootEventKind.ScriptRendered, mac, client, Requested: PathAndQuery(context),
+            Served: decision.Target.Name, Detail: $"{platform.Value.Name}: {what}"));
+        return Script(context, script);
+    }
+
+    /// <summary>A template file from the root, filled in for the asking client.</summary>
+    public static IResult ServeTemplate(HttpContext context, BootConfiguration configuration, BootFileLookup lookup, IBootTrace? trace, ILogger logger)
+    {
+        var client = Unmapped(context.Connection.RemoteIpAddress);
+        var text = TemplateFiles.Read(lookup);
+        if (text is null)
+            return Results.NotFound();
+        var facts = TemplateFiles.FactsFor(context.Request.Query["mac"].ToString(), client, Unmapped(context.Connection.LocalIpAddress) ?? IPAddress.Loopback,
+            context.Connection.LocalPort, configuration, trace, query: context.Request.Query);
+        LogTemplate(logger, lookup.MappedName!, facts.Mac, client);
+        return Script(context, BootTemplate.Expand(text, facts));
+    }
+
+    private static bool PasswordMatches(string expected, string given) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(expected)), SHA256.HashData(Encoding.UTF8.GetBytes(given)));
+
+    private static IResult Refuse(ILogger logger, IPAddress? client, string reason, int status, IBootTrace? trace = null, ClientFacts? facts = null, DateTimeOffset now = default)
+    {
+        LogRefused(logger, client, reason);
+        if (trace is not null && facts is not null)
+            trace.Record(new BootEvent(now, BootEventKind.ScriptRendered, facts.Mac, client, Detail: "refused: " + reason));
+        return Results.Text(IpxeScriptRenderer.Refusal(reason), "text/plain; charset=utf-8", Encoding.UTF8, status);
+    }
+
+    private static IResult Script(HttpContext context, string script, int status = StatusCodes.Status200OK)
+    {
+        // Scripts differ per client and per request: no cache may hand one client another's script.
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Text(script, "text/plain; charset=utf-8", Encoding.UTF8, status);
+    }
+
+    private static string PathAndQuery(HttpContext context) => Printable(context.Request.Path + context.Request.QueryString.ToString());
+
+    internal static IPAddress? Unmapped(IPAddress? address) =>
+        address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
+
+    private static string HostForUrl(IPAddress address) =>
+        address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+
+    private static string Printable(string text) => BootTemplate.Inert(text.Length > 80 ? text[..80] : text);
+
+    [LoggerMessage(3200, LogLevel.Information, "Boot script for {Mac} at {Client} ({Platform}): {What}")]
+    private static partial void LogRendered(ILogger logger, string mac, IPAddress? client, string platform, string what);
+
+    [LoggerMessage(3201, LogLevel.Information, "Boot script refused for {Client}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, IPAddress? client, string reason);
+
+    [LoggerMessage(3202, LogLevel.Warning, "Wrong menu password from {Mac} at {Client} for '{Entry}' in menu '{Menu}'")]
+    private static partial void LogWrongPassword(ILogger logger, string mac, IPAddress? client, string entry, string menu);
+
+    [LoggerMessage(3203, LogLevel.Information, "Template {Name} rendered for {Mac} at {Client}")]
+    private static partial void LogTemplate(ILogger logger, string name, string mac, IPAddress? client);
+}
+
+/// <summary>Template files (<c>boot.templates</c>): read with a size cap, filled with the client's facts.</summary>
+internal static class TemplateFiles
+{
+    /// <summary>Templates are scripts and configuration files; a 300 MB WIM matched by a careless glob must not be
+    /// read into memory.</summary>
+    public const int MaxBytes = 1 << 20;
+
+    public static string? Read(BootFileLookup lookup)
+    {
+        if (lookup.Content is { } made)
+            return made.Length <= MaxBytes ? Encoding.UTF8.GetString(made) : null;
+        var info = new FileInfo(lookup.FullPath!);
+        if (!info.Exists || info.Length > MaxBytes)
+            return null;
+        return File.ReadAllText(info.FullName, Encoding.UTF8);
+    }
+
+    public static ClientFacts FactsFor(string? macText, IPAddress? client, IPAddress server, int httpPort, BootConfiguration configuration,
+        IBootTrace? trace, IQueryCollection? query = null)
+    {
+        var mac = MacAddressText.TryNormalize(macText, out var m) ? m
+            : client is not null && trace?.MacForAddress(client) is { } seen ? seen
+            : "";
+        var known = mac.Length > 0 ? trace?.FindByMac(mac) : null;
+        var platform = ClientPlatform.FromIpxe(query?["platform"].ToString(), query?["buildarch"].ToString())
+            ?? (known?.Architecture is { } arch ? ClientPlatform.FromArchitecture(arch) : null);
+        return new ClientFacts
+        {
+            Mac = mac,
+            Address = client,
+            Platform = platform,
+            Uuid = known?.Uuid,
+            ConfiguredName = mac.Length > 0 ? configuration.Policy?.FindClient(mac, known?.Uuid)?.Hostname : null,
+            ClientHostname = known?.Hostname,
+            VendorClass = known?.VendorClass,
+            UserClass = known?.UserClass,
+            ServerAddress = server,
+            HttpPort = httpPort,
+            TftpPort = configuration.Options.Tftp.Port,
+        };
+    }
+}
