@@ -1,0 +1,106 @@
+using PxeKit.EndToEnd.Dhcp;
+using PxeKit.EndToEnd.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PxeKit.EndToEnd.Boot;
+
+/// <summary>
+/// Real iPXE (SeaBIOS's iPXE ROM, and OVMF loading Debian's ipxe.efi) boots what the boot policy in pxekit.yaml
+/// decides: a menu whose default runs after its timeout, and a per-MAC override that boots another entry. Each
+/// entry loads Debian's kernel with its own token; the test passes only on that token on the serial console.
+/// </summary>
+[Collection(VirtualMachinesCollection.Name)]
+public sealed class BootPolicyVirtualMachineTests(ITestOutputHelper log)
+{
+    private static readonly TimeSpan BootLimit = TimeSpan.FromSeconds(240);
+
+    /// <summary>A lab with a menu (two Linux entries, a local disk, a gap), and one machine overridden by MAC.</summary>
+    internal static string LabYaml(string menuToken, string otherToken, string overrideMac, string overrideEntry = "other") => $$"""
+        boot:
+          default: lab
+          entries:
+            installer:
+              kind: linux
+              title: Debian installer (menu default)
+              kernel: vmlinuz
+              initrd: initrd.gz
+              args: console=ttyS0 quiet panic=-1 pxekit.token={{menuToken}}
+            other:
+              kind: linux
+              title: Rescue kernel
+              kernel: vmlinuz
+              initrd: initrd.gz
+              args: console=ttyS0 quiet panic=-1 pxekit.token={{otherToken}}-{{"{{"}}mac-hyphen{{"}}"}}
+            disk: {kind: local, title: Local disk}
+          menus:
+            lab:
+              title: PxeKit test lab
+              timeout: 2s
+              default: installer
+              items: [installer, other, {separator: Other}, disk]
+          clients:
+            - {mac: "{{overrideMac}}", name: override-vm, boot: {{overrideEntry}}}
+        """;
+
+    [Theory]
+    [InlineData(Firmware.Bios)]
+    [InlineData(Firmware.Uefi)]
+    public async Task The_menu_default_boots_after_its_timeout(Firmware firmware)
+    {
+        var assets = await BootAssets.EnsureAsync();
+        var menuToken = Token();
+        await using var lab = await DhcpLab.StartAsync(l => PrepareAsync(l, assets, LabYaml(menuToken, Token(), "52:54:00:e2:ff:ff")),
+            "--dhcp", "full", "--dhcp-range", "192.0.2.100-192.0.2.150");
+        await using var vm = await QemuMachine.StartAsync(lab.Namespace, firmware);
+        await WaitAsync(vm, lab, $"{BootAssets.MarkerPrefix} {menuToken}");
+
+        var output = lab.ServerOutput;
+        log.WriteLine(output);
+        var mac = vm.MacAddress.ToLowerInvariant();
+        var platform = firmware == Firmware.Bios ? "bios" : "efi-x64";
+        // iPXE first told its platform (the two-line script), then got the menu of the default.
+        Assert.Contains($"Boot script for {mac} at 192.0.2.", output);
+        Assert.Contains($"({platform}): menu 'lab' (default)", output);
+        Assert.Contains("GET vmlinuz: 200", output);
+    }
+
+    [Fact]
+    public async Task A_per_mac_override_boots_another_entry_without_the_menu()
+    {
+        var assets = await BootAssets.EnsureAsync();
+        const string mac = "52:54:00:e2:aa:01";
+        var otherToken = Token();
+        await using var lab = await DhcpLab.StartAsync(l => PrepareAsync(l, assets, LabYaml(Token(), otherToken, mac)),
+            "--dhcp", "full", "--dhcp-range", "192.0.2.100-192.0.2.150");
+        await using var vm = await QemuMachine.StartAsync(lab.Namespace, Firmware.Bios, new QemuMachineOptions { MacAddress = mac });
+        // The entry's command line carries {{mac-hyphen}}: the marker proves the template was filled for this client.
+        await WaitAsync(vm, lab, $"{BootAssets.MarkerPrefix} {otherToken}-52-54-00-e2-aa-01");
+
+        var output = lab.ServerOutput;
+        log.WriteLine(output);
+        Assert.Contains($"Boot script for {mac} at 192.0.2.", output);
+        Assert.Contains("(bios): entry 'other' (client override-vm (52:54:00:e2:aa:01))", output);
+        Assert.DoesNotContain("menu 'lab'", output);
+    }
+
+    internal static async Task PrepareAsync(DhcpLab lab, string assets, string bootYaml)
+    {
+        foreach (var name in new[] { "vmlinuz", "initrd.gz" })
+            File.Copy(Path.Combine(assets, name), Path.Combine(lab.Root, name));
+        await File.WriteAllTextAsync(Path.Combine(lab.Directory, "pxekit.yaml"), bootYaml);
+    }
+
+    internal static async Task WaitAsync(QemuMachine vm, DhcpLab lab, string marker)
+    {
+        try
+        {
+            await vm.WaitForSerialAsync(marker, BootLimit);
+        }
+        catch (TimeoutException e)
+        {
+            Assert.Fail($"{e.Message}\n--- pxekit ---\n{lab.ServerOutput}");
+        }
+    }
+
+    private static string Token() => Guid.NewGuid().ToString("N")[..12];
+}
