@@ -34,6 +34,11 @@ internal static class ImportCommand
         {
             var error = parse.InvocationConfiguration.Error;
             var path = parse.GetValue(ini)!;
+            if (parse.GetValue(output) is { } existing && !parse.GetValue(force) && File.Exists(existing))
+            {
+                error.WriteLine($"pxekit import tinypxe: {existing} exists; add --force to overwrite it.");
+                return OutputError;
+            }
             TinyPxeImportResult result;
             try
             {
