@@ -14,8 +14,8 @@ public sealed class TinyPxeIniException(string message) : Exception(message);
 
 /// <summary>
 /// Reads a Tiny PXE Server <c>config.ini</c> the way Windows' profile API reads it, since pxesrv.exe (Delphi, Windows)
-/// does: <c>[section]</c> lines, <c>key=value</c> lines, whole-line comments starting with <c>;</c> (and <c>#</c>,
-/// which Windows ignores only as an unknown key but which admins use as comments), section and key names compared
+/// does: <c>[section]</c> lines, <c>key=value</c> lines, whole-line comments starting with <c>;</c> (and <c>#</c>:
+/// Windows would read <c>#opt1=x</c> as a key nobody asks for, so it is a comment in effect), section and key names compared
 /// ignoring case, spaces around names and values trimmed, one pair of enclosing quotes dropped (Windows'
 /// GetPrivateProfileString documents the quote rule). No inline comments: Windows keeps <c>a=b ;c</c> as "b ;c".
 /// </summary>
