@@ -88,4 +88,44 @@ public class DhcpBootPolicyTests
         Assert.Null(Choose(new DhcpBootOptions(), Text(DhcpOptionCode.VendorClassIdentifier, "MSFT 5.0")));
         Assert.Null(Choose(new DhcpBootOptions(), Text(DhcpOptionCode.VendorClassIdentifier, "PXEClient:Arch:junk")));
     }
+    [Fact]
+    public void Ipxe_script_url_gets_server_and_hyphenated_mac_from_templates()
+    {
+        // Tiny PXE Server's http://@opt54/iscsi.ps1?@mac, as pxekit import tinypxe writes it.
+        var options = new DhcpBootOptions { IpxeScript = "http://{{server}}/iscsi.ps1?{{mac-hyphen}}" };
+        var choice = Choose(options, Pxe(7), Arch(7), Text(DhcpOptionCode.UserClass, "iPXE"));
+        Assert.Equal("http://192.0.2.1/iscsi.ps1?52-54-00-12-34-56", choice!.BootFile);
+    }
+
+    [Theory]
+    [InlineData("{{mac}}", "52:54:00:12:34:56")]
+    [InlineData("{{mac-hyphen}}", "52-54-00-12-34-56")]
+    [InlineData("{{mac-hex}}", "525400123456")]
+    [InlineData("{{server}}", "192.0.2.1")]
+    [InlineData("{{opt54}}", "192.0.2.1")]
+    [InlineData("{{arch-code}}", "00007")]
+    [InlineData("a{{unknown}}b", "a{{unknown}}b")]
+    [InlineData("plain.efi", "plain.efi")]
+    public void Each_template_is_replaced_by_the_value_the_server_formats(string template, string expected)
+    {
+        var options = new DhcpBootOptions();
+        options.Files[7] = "tftp://x/" + template;
+        Assert.Equal("tftp://x/" + expected, Choose(options, Pxe(7), Arch(7))!.BootFile);
+    }
+
+    [Fact]
+    public void Relative_script_with_a_query_gets_the_mac_appended_with_an_ampersand()
+    {
+        var options = new DhcpBootOptions { HttpPort = 8080, IpxeScript = "boot.php?client={{mac-hex}}&arch={{arch-code}}" };
+        var choice = Choose(options, Pxe(0), Arch(0), Text(DhcpOptionCode.UserClass, "iPXE"));
+        Assert.Equal("http://192.0.2.1:8080/boot.php?client=525400123456&arch=00000&mac=52:54:00:12:34:56", choice!.BootFile);
+    }
+
+    [Fact]
+    public void Templated_tftp_boot_file_names_the_client()
+    {
+        var options = new DhcpBootOptions();
+        options.Files[0] = "clients/{{mac-hyphen}}/undionly.kpxe";
+        Assert.Equal("clients/52-54-00-12-34-56/undionly.kpxe", Choose(options, Pxe(0), Arch(0))!.BootFile);
+    }
 }
