@@ -172,7 +172,7 @@ internal static class ServeCommand
         ILogger logger;
         try
         {
-            app = PxeKitHost.Build(options);
+            app = PxeKitHost.Build(options, reloadOptions: () => ResolveOptions(parse));
             logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit");
             BootRootSetup.Prepare(options, logger);
         }

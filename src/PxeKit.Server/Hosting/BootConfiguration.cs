@@ -17,6 +17,7 @@ public sealed class BootConfiguration
         Options = options;
         Files = files;
         Policy = policy;
+        DhcpPolicy = new DhcpBootPolicy(options.Dhcp.Boot);
         if (policy is not null)
         {
             Ipxe = new IpxeScriptRenderer(policy);
@@ -31,6 +32,9 @@ public sealed class BootConfiguration
 
     /// <summary>Null when pxekit.yaml has no <c>boot:</c> section: the root's own files are served as they are.</summary>
     public BootPolicy? Policy { get; }
+
+    /// <summary>Which boot file DHCP hands each architecture (<c>dhcp.boot-files</c>, <c>dhcp.ipxe-script</c>).</summary>
+    public DhcpBootPolicy DhcpPolicy { get; }
 
     public IpxeScriptRenderer? Ipxe { get; }
 
@@ -78,6 +82,8 @@ public sealed class BootConfiguration
     /// <param name="factsFor">Facts for a MAC from what the trace knows (pxelinux files name only the MAC).</param>
     public static BootConfiguration Create(PxeKitOptions options, Func<string, ClientFacts>? factsFor = null, IPAddress? serverAddress = null)
     {
+        options.Dhcp.Boot.HttpPort = options.Http.Port;
+        options.Dhcp.Boot.HttpEnabled = options.Http.Enabled;
         var generated = options.Bcd.ToDictionary(b => b.Path, GeneratedBcds.Build);
         var policy = options.Boot is { } definition ? new BootPolicy(definition) : null;
         if (policy is not null && policy.Definition.Entries.Values.OfType<WimbootEntry>().Any(w => w.Bcd is null))
@@ -104,6 +110,12 @@ public sealed class BootConfiguration
         };
         return new BootConfiguration(options, files, policy);
     }
+}
+
+/// <summary>The DHCP server's boot question, answered by the generation in force when the packet arrives.</summary>
+internal sealed class LiveDhcpBootPolicy(LiveBootConfiguration live) : PxeKit.Protocols.Dhcp.IDhcpBootPolicy
+{
+    public PxeKit.Protocols.Dhcp.DhcpBootChoice? Choose(PxeKit.Protocols.Dhcp.DhcpBootRequest request) => live.Current.DhcpPolicy.Choose(request);
 }
 
 /// <summary>The configuration in force; replaced whole by a reload.</summary>

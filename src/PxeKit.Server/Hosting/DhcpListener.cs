@@ -13,7 +13,7 @@ namespace PxeKit.Server.Hosting;
 
 /// <summary>Runs the DHCP server (proxy or full) on the configured interface for the lifetime of the host.</summary>
 internal sealed class DhcpListener(
-    PxeKitOptions options, ServerEndpoints endpoints, TimeProvider time, ILoggerFactory loggers)
+    PxeKitOptions options, LiveBootConfiguration live, ServerEndpoints endpoints, TimeProvider time, ILoggerFactory loggers)
     : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -38,7 +38,7 @@ internal sealed class DhcpListener(
         if (dhcp.Mode == DhcpMode.Full)
             _store = new SqliteDhcpLeaseStore(options.DataDirectory);
         var transport = new UdpDatagramTransport { EnableBroadcast = true, Device = dhcp.Interface, SocketBufferBytes = 4 << 20 };
-        var server = new DhcpServer(dhcp.Server, new DhcpBootPolicy(dhcp.Boot), _store, transport, time,
+        var server = new DhcpServer(dhcp.Server, new LiveDhcpBootPolicy(live), _store, transport, time,
             loggers.CreateLogger("PxeKit.Dhcp"), PingAsync);
         try
         {

@@ -16,7 +16,9 @@ namespace PxeKit.Server.Hosting;
 /// <summary>Builds the one process that serves everything: Kestrel for HTTP, hosted services for the UDP servers.</summary>
 public static class PxeKitHost
 {
-    public static WebApplication Build(PxeKitOptions options, Action<ILoggingBuilder>? configureLogging = null)
+    /// <param name="reloadOptions">Reads the configuration file again with the command line's flags on top; with it
+    /// (and a configuration file) the file is watched and reloaded on change.</param>
+    public static WebApplication Build(PxeKitOptions options, Action<ILoggingBuilder>? configureLogging = null, Func<PxeKitOptions>? reloadOptions = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -52,6 +54,16 @@ public static class PxeKitHost
         var live = new LiveBootConfiguration(BootConfiguration.Create(options, mac => ClientFactsFromTrace(services, options, mac)));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(live);
+        if (options.ConfigFile is { } configFile && reloadOptions is not null)
+        {
+            builder.Services.AddHostedService(provider => new ConfigurationReloader(live, configFile, reloadOptions,
+                next =>
+                {
+                    BootRootSetup.Prepare(next, provider.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit"));
+                    return BootConfiguration.Create(next, mac => ClientFactsFromTrace(services, next, mac));
+                },
+                provider.GetRequiredService<ILogger<ConfigurationReloader>>()));
+        }
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddSingleton<TftpBootFiles>();

@@ -1,0 +1,186 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PxeKit.Server.Options;
+
+namespace PxeKit.Server.Hosting;
+
+/// <summary>
+/// Reloads pxekit.yaml when it changes (or on SIGHUP): the new file is read and validated whole, and only then
+/// replaces the configuration in force, so an invalid edit is refused with its reason and the old configuration
+/// keeps serving. Requests and transfers already running finish on the generation they started with. Settings that
+/// belong to open sockets (ports, addresses, DHCP mode and pools, the data directory) need a restart; a change to
+/// them is reported and the running values are kept.
+/// </summary>
+public sealed partial class ConfigurationReloader : IHostedService, IDisposable
+{
+    /// <summary>Editors save in several steps (truncate, write, rename); wait for quiet before reading.</summary>
+    public static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(400);
+
+    private readonly LiveBootConfiguration _live;
+    private readonly Func<PxeKitOptions> _load;
+    private readonly Func<PxeKitOptions, BootConfiguration> _build;
+    private readonly string _path;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private FileSystemWatcher? _watcher;
+    private PosixSignalRegistration? _hangup;
+    private Timer? _timer;
+    private byte[] _lastHash = [];
+
+    /// <param name="load">Reads the file and applies the command-line flags, as at start.</param>
+    /// <param name="build">Makes a generation from options (the same as at start).</param>
+    public ConfigurationReloader(LiveBootConfiguration live, string path, Func<PxeKitOptions> load,
+        Func<PxeKitOptions, BootConfiguration> build, ILogger<ConfigurationReloader> logger)
+    {
+        _live = live;
+        _path = Path.GetFullPath(path);
+        _load = load;
+        _build = build;
+        _logger = logger;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _lastHash = Hash();
+        _timer = new Timer(_ => Reload("the file changed"));
+        _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!, Path.GetFileName(_path))
+        {
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
+        };
+        _watcher.Changed += (_, _) => _timer.Change(Settle, Timeout.InfiniteTimeSpan);
+        _watcher.Created += (_, _) => _timer.Change(Settle, Timeout.InfiniteTimeSpan);
+        _watcher.Renamed += (_, _) => _timer.Change(Settle, Timeout.InfiniteTimeSpan);
+        _watcher.EnableRaisingEvents = true;
+        if (!OperatingSystem.IsWindows())
+        {
+            _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true; // SIGHUP means "reload", not "exit"
+                _lastHash = [];
+                Reload("SIGHUP");
+            });
+        }
+        LogWatching(_logger, _path);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Reads, validates and swaps in the file; returns whether a new configuration is in force.</summary>
+    public bool Reload(string why)
+    {
+        lock (_gate)
+        {
+            var hash = Hash();
+            if (hash.Length > 0 && hash.AsSpan().SequenceEqual(_lastHash))
+                return false;
+            var current = _live.Current;
+            PxeKitOptions next;
+            BootConfiguration generation;
+            try
+            {
+                next = _load();
+                foreach (var kept in KeepRunningValues(current.Options, next))
+                    LogNeedsRestart(_logger, kept);
+                generation = _build(next);
+            }
+            catch (Exception e) when (e is ConfigurationException or IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                LogRefused(_logger, _path, e.Message);
+                _lastHash = hash;
+                return false;
+            }
+            _live.Replace(generation);
+            _lastHash = hash;
+            LogReloaded(_logger, _path, why, Describe(generation));
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Copies the settings bound to sockets and files opened at start from <paramref name="running"/> into
+    /// <paramref name="next"/>, and names each one that the new file changed.
+    /// </summary>
+    public static List<string> KeepRunningValues(PxeKitOptions running, PxeKitOptions next)
+    {
+        var changed = new List<string>();
+        void Keep<T>(string key, T runningValue, T nextValue, Action<T> restore)
+        {
+            if (!EqualityComparer<T>.Default.Equals(runningValue, nextValue))
+                changed.Add(key);
+            restore(runningValue);
+        }
+        Keep("listen", string.Join(",", running.Listen), string.Join(",", next.Listen), _ => next.Listen = running.Listen);
+        Keep("data-dir", running.DataDirectory, next.DataDirectory, v => next.DataDirectory = v);
+        Keep("log-level", running.LogLevel, next.LogLevel, v => next.LogLevel = v);
+        Keep("tftp.enabled", running.Tftp.Enabled, next.Tftp.Enabled, v => next.Tftp.Enabled = v);
+        Keep("tftp.port", running.Tftp.Port, next.Tftp.Port, v => next.Tftp.Port = v);
+        Keep("tftp.max-transfers, max-block-size, max-window-size, retransmit-timeout, max-retries",
+            (running.Tftp.Server.MaxTransfers, running.Tftp.Server.MaxBlockSize, running.Tftp.Server.MaxWindowSize, running.Tftp.Server.RetransmitTimeout, running.Tftp.Server.MaxRetries),
+            (next.Tftp.Server.MaxTransfers, next.Tftp.Server.MaxBlockSize, next.Tftp.Server.MaxWindowSize, next.Tftp.Server.RetransmitTimeout, next.Tftp.Server.MaxRetries),
+            _ => next.Tftp.Server = running.Tftp.Server);
+        Keep("http.enabled", running.Http.Enabled, next.Http.Enabled, v => next.Http.Enabled = v);
+        Keep("http.port", running.Http.Port, next.Http.Port, v => next.Http.Port = v);
+        Keep("http.max-connections", running.Http.MaxConnections, next.Http.MaxConnections, v => next.Http.MaxConnections = v);
+        Keep("dhcp.mode", running.Dhcp.Mode, next.Dhcp.Mode, v => next.Dhcp.Mode = v);
+        Keep("dhcp.interface", running.Dhcp.Interface, next.Dhcp.Interface, v => next.Dhcp.Interface = v);
+        Keep("dhcp.range", running.Dhcp.Range, next.Dhcp.Range, v => next.Dhcp.Range = v);
+        // The server options also carry what start-up resolved (the interface's address, the subnet made from
+        // --dhcp-range), so they are kept whole; a changed subnet list is reported by count and networks.
+        Keep("dhcp.subnets, server-address, port, proxy-port, authoritative, ping-check",
+            SubnetsText(running), SubnetsText(next), _ => next.Dhcp.Server = running.Dhcp.Server);
+        return changed;
+    }
+
+    private static string SubnetsText(PxeKitOptions options) =>
+        string.Join(";", options.Dhcp.Server.Subnets.Select(s => $"{s} {s.RangeStart}-{s.RangeEnd} {s.Reservations.Count}"))
+        + $"|{options.Dhcp.Server.Port}|{options.Dhcp.Server.ProxyPort}|{options.Dhcp.Server.Authoritative}|{options.Dhcp.Server.PingCheck}";
+
+    private static string Describe(BootConfiguration generation)
+    {
+        var policy = generation.Policy?.Definition;
+        return policy is null
+            ? $"root {generation.Files.Root}, no boot policy"
+            : $"root {generation.Files.Root}, {policy.Entries.Count} entries, {policy.Menus.Count} menus, {policy.Groups.Count} groups, {policy.Clients.Count} clients";
+    }
+
+    private byte[] Hash()
+    {
+        try
+        {
+            return SHA256.HashData(File.ReadAllBytes(_path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _watcher = null;
+        _hangup?.Dispose();
+        _hangup = null;
+        _timer?.Dispose();
+        _timer = null;
+    }
+
+    [LoggerMessage(3400, LogLevel.Information, "Watching {Path} for changes (also reloaded on SIGHUP)")]
+    private static partial void LogWatching(ILogger logger, string path);
+
+    [LoggerMessage(3401, LogLevel.Information, "Reloaded {Path} ({Why}): {What}; requests and transfers already running finish on the previous configuration")]
+    private static partial void LogReloaded(ILogger logger, string path, string why, string what);
+
+    [LoggerMessage(3402, LogLevel.Error, "Not reloading {Path}: {Reason}. The previous configuration stays in force")]
+    private static partial void LogRefused(ILogger logger, string path, string reason);
+
+    [LoggerMessage(3403, LogLevel.Warning, "{Key} changed in the configuration file; it applies after a restart of pxekit, and the running value is kept until then")]
+    private static partial void LogNeedsRestart(ILogger logger, string key);
+}
