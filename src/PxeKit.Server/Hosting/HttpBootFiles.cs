@@ -25,10 +25,11 @@ internal static partial class HttpBootFiles
     public static void Map(WebApplication app, BootFileSystem files)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit.Http");
-        app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context) => Serve(context, files, logger));
+        var scripts = app.Services.GetRequiredService<ServerScripts>();
+        app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context) => Serve(context, files, scripts, logger));
     }
 
-    private static IResult Serve(HttpContext context, BootFileSystem files, ILogger logger)
+    private static IResult Serve(HttpContext context, BootFileSystem files, ServerScripts scripts, ILogger logger)
     {
         // Kestrel has already decoded %XX (except %2F) and removed dot segments; the boot file system then refuses
         // "..", backslash tricks and links out of the root on the decoded name (hostile-inputs H4).
@@ -53,6 +54,8 @@ internal static partial class HttpBootFiles
                 LogNotFound(logger, client, Printable(requested), lookup.Reason!);
             return lookup.Status == BootFileStatus.Refused ? Results.BadRequest() : Results.NotFound();
         }
+        if (scripts.ForFile(lookup) is { } script)
+            return scripts.Run(script, lookup); // a server-side script runs; its source is never served
 
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitive(logger, client, requested, lookup.MappedName!);

@@ -6,7 +6,7 @@ using PxeKit.Server.Boot;
 namespace PxeKit.Server.Hosting;
 
 /// <summary>Answers the TFTP server's "which bytes?" from the boot file system.</summary>
-internal sealed partial class TftpBootFiles(BootFileSystem files, ILogger<TftpBootFiles> logger) : ITftpFileSource
+internal sealed partial class TftpBootFiles(BootFileSystem files, ServerScripts scripts, ILogger<TftpBootFiles> logger) : ITftpFileSource
 {
     public TftpOpenResult Open(string requestedName, IPEndPoint client)
     {
@@ -19,6 +19,12 @@ internal sealed partial class TftpBootFiles(BootFileSystem files, ILogger<TftpBo
                 return TftpOpenResult.Refused(TftpErrorCode.FileNotFound, "file not found", lookup.Reason!);
         }
 
+        if (scripts.ForFile(lookup) is { } script)
+        {
+            // Its source may hold secrets, and running it here would hold the TFTP loop for seconds: HTTP only.
+            return TftpOpenResult.Refused(TftpErrorCode.AccessViolation, "access violation",
+                $"'{lookup.MappedName}' is a server-side script ({script.Name}); it runs over HTTP only and is never sent as a file");
+        }
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitiveMatch(logger, client, requestedName, lookup.MappedName!);
         if (lookup.Content is { } generated)

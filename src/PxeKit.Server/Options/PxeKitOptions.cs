@@ -30,6 +30,9 @@ public sealed class PxeKitOptions
     /// <summary>BCD stores built from recipes and served from memory.</summary>
     public List<GeneratedBcdOptions> Bcd { get; set; } = [];
 
+    /// <summary>Programs run for HTTP requests instead of serving a file (`scripts:`).</summary>
+    public List<ServerScriptOptions> Scripts { get; set; } = [];
+
     /// <summary>The file these options came from, or null for defaults and flags only.</summary>
     public string? ConfigFile { get; set; }
 }
