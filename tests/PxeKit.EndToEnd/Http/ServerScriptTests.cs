@@ -312,6 +312,17 @@ public sealed class ServerScriptTests(ServerScriptFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Head_runs_the_script_and_sends_its_length_without_a_body()
+    {
+        var get = await GetAsync("/iscsi.sh?aa-bb-cc-dd-ee-ff");
+        var head = await RawHttp.SendAsync(Server.HttpPort, "HEAD", "/iscsi.sh?aa-bb-cc-dd-ee-ff", Wait);
+
+        Assert.Equal(200, head.Status);
+        Assert.Equal(get.Body.Length.ToString(CultureInfo.InvariantCulture), head.Header("Content-Length"));
+        Assert.Empty(head.Body);
+    }
+
+    [Fact]
     public async Task A_missing_script_is_a_404_like_any_file()
     {
         var response = await GetAsync("/missing.sh?aa-bb-cc-dd-ee-ff");
