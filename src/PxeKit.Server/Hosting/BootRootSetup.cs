@@ -60,6 +60,7 @@ public static partial class BootRootSetup
         ("ldlinux.c32", "/usr/lib/syslinux/modules/bios/ldlinux.c32"),
         ("menu.c32", "/usr/lib/syslinux/modules/bios/menu.c32"),
         ("libutil.c32", "/usr/lib/syslinux/modules/bios/libutil.c32"),
+        ("libcom32.c32", "/usr/lib/syslinux/modules/bios/libcom32.c32"),
     ];
 
     public const string MemdiskSource = "/usr/lib/syslinux/memdisk";

@@ -129,8 +129,13 @@ public sealed partial class ConfigurationReloader : IHostedService, IDisposable
         // --dhcp-range), so they are kept whole; a changed subnet list is reported by count and networks.
         Keep("dhcp.subnets, server-address, port, proxy-port, authoritative, ping-check",
             SubnetsText(running), SubnetsText(next), _ => next.Dhcp.Server = running.Dhcp.Server);
+        // Script entries own routes and concurrency slots made at start.
+        Keep("scripts", ScriptsText(running), ScriptsText(next), _ => next.Scripts = running.Scripts);
         return changed;
     }
+
+    private static string ScriptsText(PxeKitOptions options) =>
+        string.Join(";", options.Scripts.Select(s => $"{s.Extension}|{s.Path}|{s.Program}|{string.Join(' ', s.Arguments)}|{s.Timeout}|{s.MaxOutput}|{s.MaxConcurrent}|{s.ContentType}"));
 
     private static string SubnetsText(PxeKitOptions options) =>
         string.Join(";", options.Dhcp.Server.Subnets.Select(s => $"{s} {s.RangeStart}-{s.RangeEnd} {s.Reservations.Count}"))

@@ -28,11 +28,12 @@ internal static partial class HttpBootFiles
         var bootLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit.Boot");
         var trace = app.Services.GetService<IBootTrace>();
         var time = app.Services.GetRequiredService<TimeProvider>();
+        var scripts = app.Services.GetRequiredService<ServerScripts>();
         app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head],
-            (HttpContext context) => Serve(context, live.Current, trace, logger, bootLogger, time));
+            (HttpContext context) => Serve(context, live.Current, scripts, trace, logger, bootLogger, time));
     }
 
-    private static IResult Serve(HttpContext context, BootConfiguration configuration, IBootTrace? trace, ILogger logger, ILogger bootLogger, TimeProvider time)
+    private static IResult Serve(HttpContext context, BootConfiguration configuration, ServerScripts scripts, IBootTrace? trace, ILogger logger, ILogger bootLogger, TimeProvider time)
     {
         var files = configuration.Files;
         // Kestrel has already decoded %XX (except %2F) and removed dot segments; the boot file system then refuses
@@ -61,6 +62,8 @@ internal static partial class HttpBootFiles
                 LogNotFound(logger, client, Printable(requested), lookup.Reason!);
             return lookup.Status == BootFileStatus.Refused ? Results.BadRequest() : Results.NotFound();
         }
+        if (scripts.ForFile(lookup) is { } script)
+            return scripts.Run(script, lookup); // a server-side script runs; its source is never served
 
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitive(logger, client, requested, lookup.MappedName!);

@@ -67,6 +67,7 @@ public static class PxeKitHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddSingleton<TftpBootFiles>();
+        builder.Services.AddSingleton<ServerScripts>();
         if (options.Tftp.Enabled)
             builder.Services.AddHostedService<TftpListener>();
         if (options.Dhcp.Mode != PxeKit.Protocols.Dhcp.DhcpMode.Off)
@@ -97,7 +98,10 @@ public static class PxeKitHost
         var app = builder.Build();
         services = app.Services;
         if (options.Http.Enabled)
+        {
+            app.Services.GetRequiredService<ServerScripts>().MapPaths(app);
             HttpBootFiles.Map(app, live);
+        }
         return app;
     }
 

@@ -6,7 +6,7 @@ using PxeKit.Server.Boot;
 namespace PxeKit.Server.Hosting;
 
 /// <summary>Answers the TFTP server's "which bytes?" from the boot file system.</summary>
-internal sealed partial class TftpBootFiles(LiveBootConfiguration live, IServiceProvider services, ILogger<TftpBootFiles> logger) : ITftpFileSource
+internal sealed partial class TftpBootFiles(LiveBootConfiguration live, ServerScripts scripts, IServiceProvider services, ILogger<TftpBootFiles> logger) : ITftpFileSource
 {
     /// <summary>Resolved per transfer, not per packet: the trace is registered by the host when enabled.</summary>
     private IBootTrace? Trace => services.GetService(typeof(IBootTrace)) as IBootTrace;
@@ -24,6 +24,12 @@ internal sealed partial class TftpBootFiles(LiveBootConfiguration live, IService
                 return TftpOpenResult.Refused(TftpErrorCode.FileNotFound, "file not found", lookup.Reason!);
         }
 
+        if (scripts.ForFile(lookup) is { } script)
+        {
+            // Its source may hold secrets, and running it here would hold the TFTP loop for seconds: HTTP only.
+            return TftpOpenResult.Refused(TftpErrorCode.AccessViolation, "access violation",
+                $"'{lookup.MappedName}' is a server-side script ({script.Name}); it runs over HTTP only and is never sent as a file");
+        }
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitiveMatch(logger, client, requestedName, lookup.MappedName!);
         if (configuration.IsTemplate(lookup.MappedName!) && TemplateFiles.Read(lookup) is { } template)

@@ -54,7 +54,10 @@ public static class TinyPxeImport
     /// <summary>Where the importer suggests the files go when the ini's root is a Windows path.</summary>
     public const string SuggestedRoot = "/srv/pxekit";
 
-    public static TinyPxeImportResult Translate(TinyPxeIni ini, string sourceName) => new Translation(ini).Run(sourceName);
+    /// <param name="programExists">Whether an interpreter is installed here: pxekit.yaml refuses a script entry
+    /// whose program is missing, so an interpreter that is not installed is listed with the line to add instead.</param>
+    public static TinyPxeImportResult Translate(TinyPxeIni ini, string sourceName, Func<string, bool>? programExists = null) =>
+        new Translation(ini, programExists ?? File.Exists).Run(sourceName);
 
     /// <summary>Tiny PXE placeholders and what PxeKit's boot policy replaces (DhcpBootPolicy.ExpandTemplates).</summary>
     private static readonly (string TinyPxe, string PxeKit)[] Placeholders =
@@ -64,7 +67,7 @@ public static class TinyPxeImport
         ("@arch", "{{arch-code}}"),
     ];
 
-    private sealed class Translation(TinyPxeIni ini)
+    private sealed class Translation(TinyPxeIni ini, Func<string, bool> programExists)
     {
         private readonly YamlMap _root = new();
         private readonly List<string> _notTranslated = [];
@@ -619,6 +622,12 @@ public static class TinyPxeImport
                 if (linux is null)
                 {
                     NotTranslated(entry, $"no known Linux equivalent of {program}");
+                    continue;
+                }
+                if (!programExists(linux))
+                {
+                    NotTranslated(entry, $"{linux} is not installed here (Debian package {DebianPackage(linux)}); install it, then add under scripts: "
+                        + $"{{extension: .{entry.Key.ToLowerInvariant()}, program: {linux}, args: [\"{{file}}\"]}}");
                     continue;
                 }
                 var script = new YamlMap();

@@ -74,6 +74,7 @@ public static partial class ConfigFile
             ["bcd"] = n => options.Bcd = reader.GeneratedBcds(n, "bcd"),
             ["boot"] = n => options.Boot = ParseBoot(reader, n),
             ["dhcp"] = n => ParseDhcp(reader, n, options.Dhcp),
+            ["scripts"] = n => options.Scripts = ParseScripts(reader, n),
             ["ipxe"] = n => reader.Mapping(n, "ipxe", new()
             {
                 ["install-binaries"] = v => options.Ipxe.InstallBinaries = reader.Bool(v, "ipxe.install-binaries"),

@@ -33,6 +33,9 @@ public sealed class PxeKitOptions
     /// <summary>Entries, menus, groups and clients (<c>boot:</c>); null serves the root's own boot.ipxe.</summary>
     public PxeKit.Server.Boot.BootPolicyDefinition? Boot { get; set; }
 
+    /// <summary>Programs run for HTTP requests instead of serving a file (`scripts:`).</summary>
+    public List<ServerScriptOptions> Scripts { get; set; } = [];
+
     /// <summary>The file these options came from, or null for defaults and flags only.</summary>
     public string? ConfigFile { get; set; }
 }

@@ -83,6 +83,39 @@ public sealed class BootPolicyVirtualMachineTests(ITestOutputHelper log)
         Assert.DoesNotContain("menu 'lab'", output);
     }
 
+    [Fact]
+    public async Task A_pxelinux_entry_boots_debians_pxelinux_with_the_menu_pxekit_generates()
+    {
+        ExternalTool.RequireFile("/usr/lib/PXELINUX/pxelinux.0", "pxelinux");
+        ExternalTool.RequireFile("/usr/lib/syslinux/modules/bios/menu.c32", "syslinux-common");
+        var assets = await BootAssets.EnsureAsync();
+        const string mac = "52:54:00:e2:aa:02";
+        var token = Token();
+        var yaml = $$"""
+            boot:
+              entries:
+                legacy: {kind: pxelinux, title: Classic pxelinux menu, menu: classic}
+                rescue: {kind: linux, title: Rescue, kernel: vmlinuz, initrd: initrd.gz, args: "console=ttyS0 quiet panic=-1 pxekit.token={{token}}"}
+                disk: {kind: local, title: Local disk}
+              menus:
+                classic: {title: Classic, timeout: 1s, default: rescue, items: [disk, rescue]}
+              clients:
+                - {mac: "{{mac}}", boot: legacy}
+            """;
+        await using var lab = await DhcpLab.StartAsync(l => PrepareAsync(l, assets, yaml), "--dhcp", "full", "--dhcp-range", "192.0.2.100-192.0.2.150");
+        await using var vm = await QemuMachine.StartAsync(lab.Namespace, Firmware.Bios, new QemuMachineOptions { MacAddress = mac });
+        await WaitAsync(vm, lab, $"{BootAssets.MarkerPrefix} {token}");
+
+        var output = lab.ServerOutput;
+        log.WriteLine(output);
+        Assert.Contains("(bios): entry 'legacy'", output);
+        // pxelinux itself fetched its modules and the generated menu over TFTP, then the kernel.
+        Assert.Contains("TFTP sent pxelinux.0", output);
+        Assert.Contains("TFTP sent ldlinux.c32", output);
+        Assert.Contains("TFTP sent pxelinux.cfg/pxekit-legacy", output);
+        Assert.Contains("TFTP sent vmlinuz", output);
+    }
+
     internal static async Task PrepareAsync(DhcpLab lab, string assets, string bootYaml)
     {
         foreach (var name in new[] { "vmlinuz", "initrd.gz" })

@@ -14,6 +14,10 @@ public static class ExternalTool
         public string Describe() => $"exit {ExitCode}\nstdout:\n{StandardOutput}\nstderr:\n{StandardError}";
     }
 
+    /// <summary>A data file a Debian package installs (firmware, bootloaders); fails the test naming the package.</summary>
+    public static string RequireFile(string path, string debianPackage) =>
+        File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing; install Debian's '{debianPackage}' (`.ci/run` does this).");
+
     /// <summary>Full path of <paramref name="program"/> on PATH; fails the test naming the Debian package.</summary>
     public static string Require(string program, string debianPackage)
     {

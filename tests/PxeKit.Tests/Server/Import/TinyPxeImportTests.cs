@@ -23,28 +23,8 @@ public class TinyPxeImportTests
     private static TinyPxeImportResult ImportText(string ini) =>
         TinyPxeImport.Translate(TinyPxeIni.Parse(Encoding.UTF8.GetBytes(ini)), "test.ini");
 
-    /// <summary>
-    /// Loads the YAML as pxekit serve would. The <c>scripts:</c> section is being added to ConfigFile on another
-    /// branch; until it is merged, ConfigFile rejects the key, so only then is it checked here by shape instead.
-    /// Once ConfigFile knows it, the full file is parsed and a schema mismatch fails this test.
-    /// </summary>
-    private static PxeKitOptions Load(string yaml)
-    {
-        try
-        {
-            return ConfigFile.Parse(yaml);
-        }
-        catch (ConfigurationException e) when (e.Message.Contains("unknown key 'scripts'", StringComparison.Ordinal))
-        {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
-            var root = (YamlMappingNode)stream.Documents[0].RootNode;
-            root.Children.Remove(new YamlScalarNode("scripts"));
-            var text = new StringWriter();
-            stream.Save(text, assignAnchors: false);
-            return ConfigFile.Parse(text.ToString());
-        }
-    }
+    /// <summary>Loads the YAML as pxekit serve would.</summary>
+    private static PxeKitOptions Load(string yaml) => ConfigFile.Parse(yaml);
 
     private static void Validates(PxeKitOptions options)
     {
@@ -152,7 +132,9 @@ public class TinyPxeImportTests
     [Fact]
     public void Iscsi_script_url_and_web_engines_translate_and_the_url_expands_per_client()
     {
-        var result = Import("iscsi-web.ini");
+        // Only python3 is installed (as on a fresh Debian): the others are listed with the line to add.
+        var result = TinyPxeImport.Translate(TinyPxeIni.Load(Path.Combine(DataDirectory, "iscsi-web.ini")), "iscsi-web.ini",
+            programExists: program => program == "/usr/bin/python3");
         var options = Load(result.Yaml);
 
         Assert.Equal("http://{{server}}/iscsi.ps1?{{mac-hyphen}}", options.Dhcp.Boot.IpxeScript);
@@ -170,7 +152,10 @@ public class TinyPxeImportTests
             Extension: ((YamlScalarNode)m[new YamlScalarNode("extension")]).Value,
             Program: ((YamlScalarNode)m[new YamlScalarNode("program")]).Value,
             Args: string.Join(' ', ((YamlSequenceNode)m[new YamlScalarNode("args")]).Children.Select(a => ((YamlScalarNode)a).Value)))).ToList();
-        Assert.Equal([(".php", "/usr/bin/php-cgi", "{file}"), (".py", "/usr/bin/python3", "{file}"), (".ps1", "/usr/bin/pwsh", "{file}")], entries);
+        Assert.Equal([(".py", "/usr/bin/python3", "{file}")], entries);
+        Assert.Equal("/usr/bin/python3", Assert.Single(options.Scripts).Program);
+        Assert.Contains(result.NotTranslated, l => l.Contains("/usr/bin/php-cgi is not installed here (Debian package php-cgi); install it, then add under scripts: {extension: .php, program: /usr/bin/php-cgi, args: [\"{file}\"]}", StringComparison.Ordinal));
+        Assert.Contains(result.NotTranslated, l => l.Contains("/usr/bin/pwsh is not installed here", StringComparison.Ordinal));
         Assert.Contains(result.NotTranslated, l => l.StartsWith(@"[web] vbs=C:\Windows\System32\cscript.exe (line 14): Windows Script Host", StringComparison.Ordinal));
         Assert.Contains(result.NotTranslated, l => l.StartsWith("[mydomain.example] (line 17, 1 key): a record for Tiny PXE Server's DNS daemon", StringComparison.Ordinal));
         Assert.Contains(result.NotTranslated, l => l.StartsWith("[dhcp] log=1", StringComparison.Ordinal));
