@@ -25,11 +25,13 @@ internal static partial class HttpBootFiles
     public static void Map(WebApplication app, BootFileSystem files)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit.Http");
-        app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context) => Serve(context, files, logger));
+        var trace = new HttpTrace(app.Services.GetRequiredService<IBootTrace>(), app.Services.GetRequiredService<TimeProvider>());
+        app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context) => Serve(context, files, logger, trace));
     }
 
-    private static IResult Serve(HttpContext context, BootFileSystem files, ILogger logger)
+    private static IResult Serve(HttpContext context, BootFileSystem files, ILogger logger, HttpTrace trace)
     {
+        var started = trace.Start();
         // Kestrel has already decoded %XX (except %2F) and removed dot segments; the boot file system then refuses
         // "..", backslash tricks and links out of the root on the decoded name (hostile-inputs H4).
         var requested = context.Request.Path.Value ?? "/";
@@ -40,6 +42,7 @@ internal static partial class HttpBootFiles
             // chunk extension ending in a bare LF; hostile-inputs H6). Refuse before serving and close, so that no
             // byte of it is ever read as a request.
             LogRefused(logger, client, Printable(requested), "a GET or HEAD with a request body");
+            trace.Record(context, BootEventKind.HttpRefused, requested, null, "a GET or HEAD with a request body");
             context.Response.Headers.Connection = "close";
             return Results.BadRequest();
         }
@@ -51,21 +54,24 @@ internal static partial class HttpBootFiles
                 LogRefused(logger, client, Printable(requested), lookup.Reason!);
             else
                 LogNotFound(logger, client, Printable(requested), lookup.Reason!);
+            trace.Record(context, lookup.Status == BootFileStatus.Refused ? BootEventKind.HttpRefused : BootEventKind.HttpNotFound,
+                requested, null, lookup.Reason);
             return lookup.Status == BootFileStatus.Refused ? Results.BadRequest() : Results.NotFound();
         }
 
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitive(logger, client, requested, lookup.MappedName!);
-        if (logger.IsEnabled(LogLevel.Information))
+        var method = context.Request.Method;
+        context.Response.OnCompleted(() =>
         {
-            var method = context.Request.Method;
-            context.Response.OnCompleted(() =>
+            if (logger.IsEnabled(LogLevel.Information))
             {
                 LogServed(logger, client, method, lookup.MappedName!, context.Response.StatusCode,
                     context.Response.ContentLength ?? 0);
-                return Task.CompletedTask;
-            });
-        }
+            }
+            trace.Served(context, requested, lookup.MappedName!, started);
+            return Task.CompletedTask;
+        });
 
         var generated = lookup.Content;
         var info = generated is null ? new FileInfo(lookup.FullPath!) : null;

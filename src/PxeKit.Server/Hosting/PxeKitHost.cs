@@ -54,6 +54,7 @@ public static class PxeKitHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddSingleton<TftpBootFiles>();
+        builder.Services.AddBootTraces(options);
         if (options.Tftp.Enabled)
             builder.Services.AddHostedService<TftpListener>();
         if (options.Dhcp.Mode != PxeKit.Protocols.Dhcp.DhcpMode.Off)
@@ -82,6 +83,7 @@ public static class PxeKitHost
         }
 
         var app = builder.Build();
+        app.Services.GetRequiredService<IBootTrace>(); // opens traces.db now: its problems are reported at start
         if (options.Http.Enabled)
             HttpBootFiles.Map(app, files);
         return app;

@@ -6,7 +6,7 @@ using PxeKit.Server.Boot;
 namespace PxeKit.Server.Hosting;
 
 /// <summary>Answers the TFTP server's "which bytes?" from the boot file system.</summary>
-internal sealed partial class TftpBootFiles(BootFileSystem files, ILogger<TftpBootFiles> logger) : ITftpFileSource
+internal sealed partial class TftpBootFiles(BootFileSystem files, ILogger<TftpBootFiles> logger, IBootTrace trace, TimeProvider time) : ITftpFileSource
 {
     public TftpOpenResult Open(string requestedName, IPEndPoint client)
     {
@@ -14,8 +14,10 @@ internal sealed partial class TftpBootFiles(BootFileSystem files, ILogger<TftpBo
         switch (lookup.Status)
         {
             case BootFileStatus.Refused:
+                RecordRefusal(client, requestedName, BootEventKind.TftpRefused, lookup.Reason!);
                 return TftpOpenResult.Refused(TftpErrorCode.AccessViolation, "access violation", lookup.Reason!);
             case BootFileStatus.NotFound:
+                RecordRefusal(client, requestedName, BootEventKind.TftpNotFound, lookup.Reason!);
                 return TftpOpenResult.Refused(TftpErrorCode.FileNotFound, "file not found", lookup.Reason!);
         }
 
@@ -29,6 +31,7 @@ internal sealed partial class TftpBootFiles(BootFileSystem files, ILogger<TftpBo
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            RecordRefusal(client, requestedName, BootEventKind.TftpRefused, $"'{lookup.MappedName}' cannot be opened: {e.Message}");
             return TftpOpenResult.Refused(TftpErrorCode.AccessViolation, "cannot read file",
                 $"'{lookup.MappedName}' cannot be opened: {e.Message}");
         }

@@ -73,6 +73,7 @@ public static partial class ConfigFile
             }),
             ["bcd"] = n => options.Bcd = reader.GeneratedBcds(n, "bcd"),
             ["dhcp"] = n => ParseDhcp(reader, n, options.Dhcp),
+            ["traces"] = n => ParseTraces(reader, n, options.Traces),
             ["ipxe"] = n => reader.Mapping(n, "ipxe", new()
             {
                 ["install-binaries"] = v => options.Ipxe.InstallBinaries = reader.Bool(v, "ipxe.install-binaries"),
