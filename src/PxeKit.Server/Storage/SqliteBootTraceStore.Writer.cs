@@ -42,7 +42,7 @@ public sealed partial class SqliteBootTraceStore
 
         var nextId = NextEventId();
         var writtenSincePrune = 0L;
-        var lastDropWarning = long.MinValue;
+        var lastDropWarning = Environment.TickCount64 - (long)DropWarningInterval.TotalMilliseconds;
         Prune();
         Task<bool>? waiting = null;
         while (true)
@@ -71,7 +71,7 @@ public sealed partial class SqliteBootTraceStore
                     {
                         if (work.Kind == TraceWorkKind.Event)
                         {
-                            InsertEvent(work.Event!, nextId++, e, insertEvent);
+                            InsertEvent(work.Event!, nextId++, e, insertEvent, transaction);
                             if (work.Event!.Mac is { } mac)
                             {
                                 touchMac.Value = mac;
@@ -124,12 +124,12 @@ public sealed partial class SqliteBootTraceStore
             LogDropped(_logger, dropped);
     }
 
-    private void InsertEvent(BootEvent bootEvent, long id, EventParameters p, SqliteCommand insert)
+    private void InsertEvent(BootEvent bootEvent, long id, EventParameters p, SqliteCommand insert, SqliteTransaction transaction)
     {
         var key = bootEvent.Mac ?? "@" + (bootEvent.Address?.ToString() ?? "?");
         var timeMs = bootEvent.Time.ToUnixTimeMilliseconds();
         var boot = id;
-        if (PositionOf(key, bootEvent.Mac, bootEvent.Address) is { } position
+        if (PositionOf(key, bootEvent.Mac, bootEvent.Address, transaction) is { } position
             && timeMs - position.TimeMs <= (long)IBootTraceQuery.BootGap.TotalMilliseconds
             && !(bootEvent.StartsBoot && position.Kind is not (BootEventKind.DhcpDiscover or BootEventKind.DhcpOffer or BootEventKind.ProxyOffer)))
         {
@@ -153,11 +153,12 @@ public sealed partial class SqliteBootTraceStore
         insert.ExecuteNonQuery();
     }
 
-    private BootPosition? PositionOf(string key, string? mac, System.Net.IPAddress? address)
+    private BootPosition? PositionOf(string key, string? mac, System.Net.IPAddress? address, SqliteTransaction transaction)
     {
         if (_positions.TryGetValue(key, out var position))
             return position;
         using var command = _connection!.CreateCommand();
+        command.Transaction = transaction;
         if (mac is not null)
         {
             command.CommandText = "SELECT boot, time, kind FROM events WHERE mac = $key ORDER BY boot DESC, time DESC, id DESC LIMIT 1";

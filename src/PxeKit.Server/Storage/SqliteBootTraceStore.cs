@@ -107,6 +107,9 @@ public sealed partial class SqliteBootTraceStore : IBootTrace, IBootTraceQuery, 
     /// <summary>Events and client updates dropped because the queue was full, since the last warning.</summary>
     internal long PendingDropCount => Interlocked.Read(ref _dropped);
 
+    /// <summary>Work waiting for the writer.</summary>
+    internal int QueuedCount => _queue.Reader.Count;
+
     internal const string Schema = """
         CREATE TABLE IF NOT EXISTS clients (
             mac          TEXT PRIMARY KEY,
