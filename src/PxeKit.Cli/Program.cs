@@ -30,6 +30,8 @@ public static class Program
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(BcdCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(ClientsCommand.Create());
+        root.Subcommands.Add(TraceCommand.Create());
         return root;
     }
 }
