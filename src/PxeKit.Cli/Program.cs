@@ -31,6 +31,8 @@ public static class Program
         root.Subcommands.Add(BcdCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(ImportCommand.Create());
+        root.Subcommands.Add(ClientsCommand.Create());
+        root.Subcommands.Add(TraceCommand.Create());
         return root;
     }
 }

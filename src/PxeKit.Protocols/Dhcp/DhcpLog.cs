@@ -57,4 +57,7 @@ internal static partial class DhcpLog
 
     [LoggerMessage(2016, LogLevel.Information, "DHCP loaded {Count} leases")]
     public static partial void LeasesLoaded(ILogger logger, int count);
+
+    [LoggerMessage(2050, LogLevel.Warning, "DHCP observer (boot trace) failed on a message from {Mac}; the client is answered regardless")]
+    public static partial void ObserverFailed(ILogger logger, string mac, Exception exception);
 }

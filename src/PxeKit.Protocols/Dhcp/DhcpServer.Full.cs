@@ -71,6 +71,7 @@ public sealed partial class DhcpServer
         var yiaddr = DhcpSubnet.ToAddress(address.Value);
         var reply = BuildReply(request, DhcpMessageType.Offer, yiaddr, subnet, subnet.LeaseTime, client, boot);
         DhcpLog.Offered(_logger, yiaddr, mac, request.TransactionId, boot is null ? "" : ", boot " + boot.BootFile);
+        ObserveReply(request, DhcpMessageType.Offer, proxy: false, client, yiaddr, boot);
         await SendAsync(endpoint, reply, Destination(request, DhcpMessageType.Offer), stopping);
     }
 
@@ -200,17 +201,20 @@ public sealed partial class DhcpServer
         {
             saved = Task.FromException(e);
         }
-        _ = SendWhenDurableAsync(endpoint, saved, buffer, length, destination, lease, (long)subnet.LeaseTime.TotalSeconds, bootText, stopping);
+        _ = SendWhenDurableAsync(endpoint, saved, buffer, length, destination, lease, (long)subnet.LeaseTime.TotalSeconds, bootText,
+            (request, client, boot), stopping);
     }
 
     private async Task SendWhenDurableAsync(
         IDatagramEndpoint endpoint, Task saved, byte[] buffer, int length, IPEndPoint destination, DhcpLease lease,
-        long leaseSeconds, string bootText, CancellationToken stopping)
+        long leaseSeconds, string bootText, (DhcpPacket Request, PxeClientInfo Client, DhcpBootChoice? Boot) observed,
+        CancellationToken stopping)
     {
         try
         {
             await saved;
             DhcpLog.Acked(_logger, lease.Address, lease.HardwareAddress, leaseSeconds, bootText);
+            ObserveReply(observed.Request, DhcpMessageType.Ack, proxy: false, observed.Client, lease.Address, observed.Boot);
             await endpoint.SendToAsync(buffer.AsMemory(0, length), destination.Serialize(), stopping);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -234,6 +238,7 @@ public sealed partial class DhcpServer
     private async ValueTask NakAsync(IDatagramEndpoint endpoint, DhcpPacket request, string mac, IPAddress? address, string reason, CancellationToken stopping)
     {
         DhcpLog.Nak(_logger, mac, address, reason);
+        ObserveReply(request, DhcpMessageType.Nak, proxy: false, null, address, null, reason);
         var reply = BuildReply(request, DhcpMessageType.Nak, IPAddress.Any, null, null, null, null);
         await SendAsync(endpoint, reply, Destination(request, DhcpMessageType.Nak), stopping);
     }
@@ -293,6 +298,7 @@ public sealed partial class DhcpServer
         // RFC 2131 §4.3.5: no lease time, no yiaddr.
         var reply = BuildReply(request, DhcpMessageType.Ack, IPAddress.Any, subnet, null, client, boot);
         DhcpLog.Informed(_logger, mac, request.ClientAddress);
+        ObserveReply(request, DhcpMessageType.Ack, proxy: false, client, request.ClientAddress, boot);
         await SendAsync(endpoint, reply, Destination(request, DhcpMessageType.Ack), stopping);
     }
 

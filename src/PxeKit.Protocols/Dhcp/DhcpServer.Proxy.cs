@@ -54,7 +54,11 @@ public sealed partial class DhcpServer
         }
         var boot = ChooseBoot(request, client, mac);
         if (boot is null)
+        {
+            ObserveReply(request, replyType, proxy: true, client, null, null, "the boot policy has no boot file for this client");
             return null;
+        }
+        ObserveReply(request, replyType, proxy: true, client, request.ClientAddress.Equals(IPAddress.Any) ? null : request.ClientAddress, boot);
         DhcpLog.ProxyAnswered(_logger, replyType == DhcpMessageType.Offer ? "OFFER" : "ACK", mac, client.ToString(), boot.BootFile);
         return BuildReply(request, replyType, IPAddress.Any, null, null, client, boot);
     }

@@ -123,6 +123,7 @@ public sealed partial class DhcpServer
         var mac = request!.HardwareAddressText;
         if (request.Anomaly is not null)
             DhcpLog.Anomaly(_logger, mac, request.Anomaly);
+        ObserveReceived(request);
 
         if (isBootServerPort)
             await AnswerBootServerAsync(endpoint, request, remote, stopping);

@@ -72,7 +72,15 @@ public sealed record BootEvent(
     string? Served = null,
     long Bytes = 0,
     TimeSpan Duration = default,
-    string? Detail = null);
+    string? Detail = null)
+{
+    /// <summary>
+    /// True on a message with which firmware starts a boot: a DHCP DISCOVER from a PXE or HTTP Boot ROM (not iPXE's
+    /// own DISCOVER, nor the booted system's). The trace starts a new boot there unless the client is still in the
+    /// DISCOVER/OFFER phase of the current one (a retransmission); it also starts one after 10 minutes of silence.
+    /// </summary>
+    public bool StartsBoot { get; init; }
+}
 
 /// <summary>
 /// Where every boot step is recorded. Listeners and the boot policy call it on their own threads: recording must

@@ -13,7 +13,7 @@ namespace PxeKit.Server.Hosting;
 
 /// <summary>Runs the DHCP server (proxy or full) on the configured interface for the lifetime of the host.</summary>
 internal sealed class DhcpListener(
-    PxeKitOptions options, LiveBootConfiguration live, ServerEndpoints endpoints, TimeProvider time, ILoggerFactory loggers)
+    PxeKitOptions options, LiveBootConfiguration live, ServerEndpoints endpoints, TimeProvider time, ILoggerFactory loggers, IBootTrace trace)
     : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -39,7 +39,10 @@ internal sealed class DhcpListener(
             _store = new SqliteDhcpLeaseStore(options.DataDirectory);
         var transport = new UdpDatagramTransport { EnableBroadcast = true, Device = dhcp.Interface, SocketBufferBytes = 4 << 20 };
         var server = new DhcpServer(dhcp.Server, new LiveDhcpBootPolicy(live), _store, transport, time,
-            loggers.CreateLogger("PxeKit.Dhcp"), PingAsync);
+            loggers.CreateLogger("PxeKit.Dhcp"), PingAsync)
+        {
+            Observer = new DhcpTraceObserver(trace, time),
+        };
         try
         {
             // The wildcard address: broadcasts to 255.255.255.255 reach only a socket bound to 0.0.0.0;

@@ -26,16 +26,19 @@ internal static partial class HttpBootFiles
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit.Http");
         var bootLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PxeKit.Boot");
-        var trace = app.Services.GetService<IBootTrace>();
+        var bootTrace = app.Services.GetRequiredService<IBootTrace>();
         var time = app.Services.GetRequiredService<TimeProvider>();
+        var trace = new HttpTrace(bootTrace, time);
         var scripts = app.Services.GetRequiredService<ServerScripts>();
         app.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head],
-            (HttpContext context) => Serve(context, live.Current, scripts, trace, logger, bootLogger, time));
+            (HttpContext context) => Serve(context, live.Current, scripts, bootTrace, trace, logger, bootLogger, time));
     }
 
-    private static IResult Serve(HttpContext context, BootConfiguration configuration, ServerScripts scripts, IBootTrace? trace, ILogger logger, ILogger bootLogger, TimeProvider time)
+    private static IResult Serve(HttpContext context, BootConfiguration configuration, ServerScripts scripts, IBootTrace bootTrace,
+        HttpTrace trace, ILogger logger, ILogger bootLogger, TimeProvider time)
     {
         var files = configuration.Files;
+        var started = trace.Start();
         // Kestrel has already decoded %XX (except %2F) and removed dot segments; the boot file system then refuses
         // "..", backslash tricks and links out of the root on the decoded name (hostile-inputs H4).
         var requested = context.Request.Path.Value ?? "/";
@@ -46,12 +49,13 @@ internal static partial class HttpBootFiles
             // chunk extension ending in a bare LF; hostile-inputs H6). Refuse before serving and close, so that no
             // byte of it is ever read as a request.
             LogRefused(logger, client, Printable(requested), "a GET or HEAD with a request body");
+            trace.Record(context, BootEventKind.HttpRefused, requested, null, "a GET or HEAD with a request body");
             context.Response.Headers.Connection = "close";
             return Results.BadRequest();
         }
 
         if (configuration.Policy is not null && requested.AsSpan().TrimStart('/').Equals(configuration.ScriptPath, StringComparison.OrdinalIgnoreCase))
-            return BootScriptEndpoint.Serve(context, configuration, trace, bootLogger, time);
+            return BootScriptEndpoint.Serve(context, configuration, bootTrace, bootLogger, time);
 
         var lookup = files.Resolve(requested);
         if (!lookup.IsFound)
@@ -60,6 +64,8 @@ internal static partial class HttpBootFiles
                 LogRefused(logger, client, Printable(requested), lookup.Reason!);
             else
                 LogNotFound(logger, client, Printable(requested), lookup.Reason!);
+            trace.Record(context, lookup.Status == BootFileStatus.Refused ? BootEventKind.HttpRefused : BootEventKind.HttpNotFound,
+                requested, null, lookup.Reason);
             return lookup.Status == BootFileStatus.Refused ? Results.BadRequest() : Results.NotFound();
         }
         if (scripts.ForFile(lookup) is { } script)
@@ -67,18 +73,19 @@ internal static partial class HttpBootFiles
 
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitive(logger, client, requested, lookup.MappedName!);
-        if (configuration.IsTemplate(lookup.MappedName!))
-            return BootScriptEndpoint.ServeTemplate(context, configuration, lookup, trace, bootLogger);
-        if (logger.IsEnabled(LogLevel.Information))
+        var method = context.Request.Method;
+        context.Response.OnCompleted(() =>
         {
-            var method = context.Request.Method;
-            context.Response.OnCompleted(() =>
+            if (logger.IsEnabled(LogLevel.Information))
             {
                 LogServed(logger, client, method, lookup.MappedName!, context.Response.StatusCode,
                     context.Response.ContentLength ?? 0);
-                return Task.CompletedTask;
-            });
-        }
+            }
+            trace.Served(context, requested, lookup.MappedName!, started);
+            return Task.CompletedTask;
+        });
+        if (configuration.IsTemplate(lookup.MappedName!))
+            return BootScriptEndpoint.ServeTemplate(context, configuration, lookup, bootTrace, bootLogger);
 
         var generated = lookup.Content;
         var info = generated is null ? new FileInfo(lookup.FullPath!) : null;

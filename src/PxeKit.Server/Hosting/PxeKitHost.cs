@@ -68,6 +68,7 @@ public static class PxeKitHost
         builder.Services.AddSingleton<ServerEndpoints>();
         builder.Services.AddSingleton<TftpBootFiles>();
         builder.Services.AddSingleton<ServerScripts>();
+        builder.Services.AddBootTraces(options);
         if (options.Tftp.Enabled)
             builder.Services.AddHostedService<TftpListener>();
         if (options.Dhcp.Mode != PxeKit.Protocols.Dhcp.DhcpMode.Off)
@@ -97,6 +98,7 @@ public static class PxeKitHost
 
         var app = builder.Build();
         services = app.Services;
+        app.Services.GetRequiredService<IBootTrace>(); // opens traces.db now: its problems are reported at start
         if (options.Http.Enabled)
         {
             app.Services.GetRequiredService<ServerScripts>().MapPaths(app);

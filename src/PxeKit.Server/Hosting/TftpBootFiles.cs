@@ -6,11 +6,8 @@ using PxeKit.Server.Boot;
 namespace PxeKit.Server.Hosting;
 
 /// <summary>Answers the TFTP server's "which bytes?" from the boot file system.</summary>
-internal sealed partial class TftpBootFiles(LiveBootConfiguration live, ServerScripts scripts, IServiceProvider services, ILogger<TftpBootFiles> logger) : ITftpFileSource
+internal sealed partial class TftpBootFiles(LiveBootConfiguration live, ServerScripts scripts, ILogger<TftpBootFiles> logger, IBootTrace trace, TimeProvider time) : ITftpFileSource
 {
-    /// <summary>Resolved per transfer, not per packet: the trace is registered by the host when enabled.</summary>
-    private IBootTrace? Trace => services.GetService(typeof(IBootTrace)) as IBootTrace;
-
     public TftpOpenResult Open(string requestedName, IPEndPoint client)
     {
         // One generation of the configuration for the whole transfer: a reload does not change it midway.
@@ -19,8 +16,10 @@ internal sealed partial class TftpBootFiles(LiveBootConfiguration live, ServerSc
         switch (lookup.Status)
         {
             case BootFileStatus.Refused:
+                RecordRefusal(client, requestedName, BootEventKind.TftpRefused, lookup.Reason!);
                 return TftpOpenResult.Refused(TftpErrorCode.AccessViolation, "access violation", lookup.Reason!);
             case BootFileStatus.NotFound:
+                RecordRefusal(client, requestedName, BootEventKind.TftpNotFound, lookup.Reason!);
                 return TftpOpenResult.Refused(TftpErrorCode.FileNotFound, "file not found", lookup.Reason!);
         }
 
@@ -34,7 +33,7 @@ internal sealed partial class TftpBootFiles(LiveBootConfiguration live, ServerSc
             LogCaseInsensitiveMatch(logger, client, requestedName, lookup.MappedName!);
         if (configuration.IsTemplate(lookup.MappedName!) && TemplateFiles.Read(lookup) is { } template)
         {
-            var facts = TemplateFiles.FactsFor(null, client.Address, BootConfiguration.DefaultServerAddress(configuration.Options), configuration.Options.Http.Port, configuration, Trace);
+            var facts = TemplateFiles.FactsFor(null, client.Address, BootConfiguration.DefaultServerAddress(configuration.Options), configuration.Options.Http.Port, configuration, trace);
             return TftpOpenResult.Found(new GeneratedFile(System.Text.Encoding.UTF8.GetBytes(BootTemplate.Expand(template, facts))), lookup.MappedName!);
         }
         if (lookup.Content is { } generated)
@@ -45,6 +44,7 @@ internal sealed partial class TftpBootFiles(LiveBootConfiguration live, ServerSc
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            RecordRefusal(client, requestedName, BootEventKind.TftpRefused, $"'{lookup.MappedName}' cannot be opened: {e.Message}");
             return TftpOpenResult.Refused(TftpErrorCode.AccessViolation, "cannot read file",
                 $"'{lookup.MappedName}' cannot be opened: {e.Message}");
         }

@@ -75,6 +75,7 @@ public static partial class ConfigFile
             ["boot"] = n => options.Boot = ParseBoot(reader, n),
             ["dhcp"] = n => ParseDhcp(reader, n, options.Dhcp),
             ["scripts"] = n => options.Scripts = ParseScripts(reader, n),
+            ["traces"] = n => ParseTraces(reader, n, options.Traces),
             ["ipxe"] = n => reader.Mapping(n, "ipxe", new()
             {
                 ["install-binaries"] = v => options.Ipxe.InstallBinaries = reader.Bool(v, "ipxe.install-binaries"),

@@ -27,6 +27,8 @@ public sealed class PxeKitOptions
 
     public DhcpOptions Dhcp { get; set; } = new();
 
+    public TraceOptions Traces { get; set; } = new();
+
     /// <summary>BCD stores built from recipes and served from memory.</summary>
     public List<GeneratedBcdOptions> Bcd { get; set; } = [];
 

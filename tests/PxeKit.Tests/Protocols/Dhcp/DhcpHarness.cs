@@ -18,7 +18,8 @@ internal sealed class DhcpHarness : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serving;
 
-    public DhcpHarness(DhcpMode mode, IDhcpLeaseStore? store = null, Action<DhcpServerOptions>? configure = null, IDhcpBootPolicy? boot = null)
+    public DhcpHarness(DhcpMode mode, IDhcpLeaseStore? store = null, Action<DhcpServerOptions>? configure = null, IDhcpBootPolicy? boot = null,
+        IDhcpObserver? observer = null)
     {
         Options = new DhcpServerOptions { Mode = mode, ServerAddress = ServerAddress };
         if (mode == DhcpMode.Full)
@@ -45,7 +46,7 @@ internal sealed class DhcpHarness : IAsyncDisposable
         configure?.Invoke(Options);
         Store = store ?? new InMemoryDhcpLeaseStore();
         Boot = boot ?? new FixedBootPolicy();
-        Server = new DhcpServer(Options, Boot, Store, Network, Time, Logger);
+        Server = new DhcpServer(Options, Boot, Store, Network, Time, Logger) { Observer = observer };
         (_, _serving) = Server.Start(ServerAddress, _stop.Token);
         Broadcast = (InMemoryNetwork.InMemoryEndpoint)Network.Bind(new IPEndPoint(IPAddress.Broadcast, 68));
     }
