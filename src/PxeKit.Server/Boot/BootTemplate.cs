@@ -53,9 +53,9 @@ public static partial class BootTemplate
     public static string? Value(string name, ClientFacts facts) => name switch
     {
         "mac" => facts.Mac,
-        "mac-hyphen" => MacAddressText.Hyphenated(facts.Mac),
-        "mac-hex" => MacAddressText.Hex(facts.Mac),
-        "mac-pxelinux" => "01-" + MacAddressText.Hyphenated(facts.Mac),
+        "mac-hyphen" => MacAddress.Hyphenated(facts.Mac),
+        "mac-hex" => MacAddress.Hex(facts.Mac),
+        "mac-pxelinux" => "01-" + MacAddress.Hyphenated(facts.Mac),
         "ip" => facts.Address?.ToString() ?? "",
         "server" or "opt54" => facts.ServerAddress.ToString(),
         "http-url" => facts.HttpBase,

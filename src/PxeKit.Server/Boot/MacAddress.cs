@@ -52,6 +52,12 @@ public static class MacAddress
         return true;
     }
 
+    /// <summary>"52-54-00-12-34-56": Tiny PXE Server's <c>@mac</c>, iPXE's <c>${mac:hexhyp}</c>, Windows file names.</summary>
+    public static string Hyphenated(string mac) => mac.Replace(':', '-');
+
+    /// <summary>"525400123456".</summary>
+    public static string Hex(string mac) => mac.Replace(":", "", StringComparison.Ordinal);
+
     /// <summary>"5254.0012.3456" without its dots; empty when the groups are not four digits each.</summary>
     private static ReadOnlySpan<char> RemoveDots(ReadOnlySpan<char> text, Span<char> buffer)
     {

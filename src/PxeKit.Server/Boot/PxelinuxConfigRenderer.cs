@@ -36,7 +36,7 @@ public sealed class PxelinuxConfigRenderer(BootPolicy policy)
             return decision is null ? null : Write(decision, anonymous);
         }
         // "01-" is the ARP hardware type of Ethernet, as pxelinux spells it.
-        if (file.Length == 20 && file.StartsWith("01-", StringComparison.Ordinal) && MacAddressText.TryNormalize(file[3..], out var mac))
+        if (file.Length == 20 && file.StartsWith("01-", StringComparison.Ordinal) && MacAddress.TryNormalize(file.AsSpan(3), out var mac))
         {
             var facts = factsFor(mac);
             return policy.Decide(facts) is { } decision ? Write(decision, facts) : null;

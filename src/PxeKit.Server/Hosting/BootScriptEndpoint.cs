@@ -32,7 +32,7 @@ internal static partial class BootScriptEndpoint
         }
 
         string? mac = null;
-        if (query.TryGetValue("mac", out var macText) && !MacAddressText.TryNormalize(macText.ToString(), out mac))
+        if (query.TryGetValue("mac", out var macText) && !MacAddress.TryNormalize(macText.ToString(), out mac))
             return Refuse(logger, client, $"'{Printable(macText.ToString())}' is not a MAC address", StatusCodes.Status400BadRequest);
         var platform = ClientPlatform.FromIpxe(query["platform"].ToString(), query["buildarch"].ToString());
         var baseUrl = $"http://{HostForUrl(server)}:{context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}/{configuration.ScriptPath}";
@@ -190,7 +190,7 @@ internal static class TemplateFiles
     public static ClientFacts FactsFor(string? macText, IPAddress? client, IPAddress server, int httpPort, BootConfiguration configuration,
         IBootTrace? trace, IQueryCollection? query = null)
     {
-        var mac = MacAddressText.TryNormalize(macText, out var m) ? m
+        var mac = MacAddress.TryNormalize(macText, out var m) ? m
             : client is not null && trace?.MacForAddress(client) is { } seen ? seen
             : "";
         var known = mac.Length > 0 ? trace?.FindByMac(mac) : null;

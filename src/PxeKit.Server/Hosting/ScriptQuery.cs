@@ -1,5 +1,7 @@
 using System.Text;
 
+using PxeKit.Server.Boot;
+
 namespace PxeKit.Server.Hosting;
 
 /// <summary>One query parameter of a script request, decoded.</summary>
@@ -146,62 +148,11 @@ internal static class ScriptQuery
         return null;
     }
 
-    /// <summary>A MAC in any common spelling (aa:bb:cc:dd:ee:ff, AA-BB-CC-DD-EE-FF, aabb.ccdd.eeff, aabbccddeeff) as
-    /// lower-case colon form.</summary>
-    public static bool TryParseMac(string text, out string mac)
-    {
-        mac = "";
-        // Where the separators go: every third character (colons, hyphens), Cisco's two dots, or none at all.
-        Func<int, bool> isSeparatorAt;
-        char separator;
-        switch (text.Length)
-        {
-            case 17 when text[2] is ':' or '-':
-                separator = text[2];
-                isSeparatorAt = i => i % 3 == 2;
-                break;
-            case 14 when text[4] == '.':
-                separator = '.';
-                isSeparatorAt = i => i is 4 or 9;
-                break;
-            case 12:
-                separator = '\0';
-                isSeparatorAt = _ => false;
-                break;
-            default:
-                return false;
-        }
-        Span<char> digits = stackalloc char[12];
-        var count = 0;
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (isSeparatorAt(i))
-            {
-                if (text[i] != separator)
-                    return false;
-            }
-            else if (char.IsAsciiHexDigit(text[i]))
-            {
-                digits[count++] = char.ToLowerInvariant(text[i]);
-            }
-            else
-            {
-                return false;
-            }
-        }
-        mac = string.Create(17, digits.ToString(), static (span, hex) =>
-        {
-            for (var i = 0; i < 6; i++)
-            {
-                span[i * 3] = hex[i * 2];
-                span[(i * 3) + 1] = hex[(i * 2) + 1];
-                if (i < 5)
-                    span[(i * 3) + 2] = ':';
-            }
-        });
-        return true;
-    }
+    /// <summary>An Ethernet MAC (six bytes) in any spelling <see cref="MacAddress.TryNormalize"/> reads, as
+    /// lower-case colon form: a bare parameter must look exactly like one to be taken as the client's MAC.</summary>
+    public static bool TryParseMac(string text, out string mac) =>
+        MacAddress.TryNormalize(text, out mac) && mac.Length == 17;
 
     /// <summary>"aa-bb-cc-dd-ee-ff", the spelling of iPXE's <c>${mac:hexhyp}</c> and Windows file names.</summary>
-    public static string Hyphenated(string mac) => mac.Replace(':', '-');
+    public static string Hyphenated(string mac) => MacAddress.Hyphenated(mac);
 }

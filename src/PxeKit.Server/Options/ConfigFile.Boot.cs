@@ -250,7 +250,7 @@ public static partial class ConfigFile
             ["mac"] = v =>
             {
                 var text = reader.String(v, "boot.clients[].mac");
-                mac = MacAddressText.TryNormalize(text, out var normal) ? normal : throw reader.Error(v, $"'boot.clients[].mac' must look like 52:54:00:12:34:56, not '{text}'");
+                mac = MacAddress.TryNormalize(text, out var normal) ? normal : throw reader.Error(v, $"'boot.clients[].mac' must look like 52:54:00:12:34:56, not '{text}'");
             },
             ["uuid"] = v =>
             {
