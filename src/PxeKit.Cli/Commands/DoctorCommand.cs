@@ -1,13 +1,23 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Text.Json;
+using PxeKit.Server.Boot;
+using PxeKit.Server.Boot.Diagnosis;
 using PxeKit.Server.Hosting;
+using PxeKit.Server.Options;
 
 namespace PxeKit.Cli.Commands;
 
-/// <summary><c>pxekit doctor dhcp</c>: which DHCP and proxyDHCP servers answer on an interface, and what they offer.</summary>
+/// <summary>
+/// <c>pxekit doctor</c>: checks a configuration before anything boots (the boot root, the policy, ports, other DHCP
+/// servers); <c>pxekit doctor dhcp</c>: which DHCP and proxyDHCP servers answer on an interface;
+/// <c>pxekit doctor trace MAC</c>: what went wrong in a client's recorded boot.
+/// </summary>
 internal static class DoctorCommand
 {
+    private const int UsageError = 2;
+
     private static readonly Option<string?> InterfaceOption = new("--interface")
     {
         Description = "Interface to send the DISCOVER on (e.g. eth0). Needs root: it binds UDP port 68.",
@@ -18,16 +28,206 @@ internal static class DoctorCommand
         Description = "Seconds to collect answers (default 5: servers that ping before offering answer late).",
     };
 
-    public static Command Create()
+    private static readonly Option<double?> ConfigWaitOption = new("--wait")
+    {
+        Description = "Seconds to wait for other DHCP servers when --interface or dhcp.interface is set (default 2).",
+    };
+
+    private static readonly Option<bool> NoPortsOption = new("--no-ports")
+    {
+        Description = "Do not try the ports serve listens on (when pxekit serve is running, they are in use by it).",
+    };
+
+    private static readonly Option<bool> JsonOption = new("--json")
+    {
+        Description = "Findings as JSON (severity, subject, message, fix) instead of a table.",
+    };
+
+    private static readonly Option<bool> TraceJsonOption = new("--json")
+    {
+        Description = "Findings as JSON (severity, subject, message, fix) instead of a table.",
+    };
+
+    private static readonly Option<int> MaxEventsOption = new("--events")
+    {
+        Description = "How many of the client's most recent events to read (default 500).",
+        DefaultValueFactory = _ => 500,
+    };
+
+    private static readonly Argument<string> MacArgument = new("MAC")
+    {
+        Description = "The client's MAC address (52:54:00:12:34:56; hyphens, dots and bare hex are accepted).",
+    };
+
+    /// <param name="openTraceReader">Opens the boot traces in a data directory, or returns null when there are none.
+    /// The default opens nothing yet: the trace store is not part of PxeKit until the SQLite store lands.</param>
+    public static Command Create(Func<string, IBootTraceQuery?>? openTraceReader = null)
     {
         var dhcp = new Command("dhcp", "Send a PXE DISCOVER and list every DHCP and proxyDHCP server that answers, with what it offered.")
         {
             InterfaceOption, WaitOption,
         };
         dhcp.SetAction((parse, cancellation) => RunDhcpAsync(parse, cancellation));
-        var doctor = new Command("doctor", "Check the network around a boot server.");
+
+        var trace = new Command("trace", "Explain a client's recorded boot: files under another letter case, BIOS binaries sent to UEFI machines, iPXE loops, failing transfers.")
+        {
+            MacArgument, TraceJsonOption, MaxEventsOption,
+        };
+        foreach (var option in ServeCommand.ConfigurationOptions)
+            trace.Options.Add(option);
+        var open = openTraceReader ?? OpenTraceStore;
+        trace.SetAction(parse => RunTrace(parse, open));
+
+        var doctor = new Command("doctor",
+            "Check a configuration before anything boots: every boot file and entry file in the root as TFTP and HTTP resolve it, BIOS/UEFI mix-ups, BCD stores, ports, other DHCP servers. Exit 1 when anything will fail.")
+        {
+            ConfigWaitOption, NoPortsOption, JsonOption,
+        };
+        foreach (var option in ServeCommand.ConfigurationOptions)
+            doctor.Options.Add(option);
+        doctor.SetAction((parse, cancellation) => RunConfigurationAsync(parse, cancellation));
         doctor.Subcommands.Add(dhcp);
+        doctor.Subcommands.Add(trace);
         return doctor;
+    }
+
+    /// <summary>No trace store exists in PxeKit yet; when it does, this opens it (the SQLite file in the data directory).</summary>
+    /// <summary>The boot traces <c>pxekit serve</c> recorded in the data directory, read-only; null when there are none.</summary>
+    private static IBootTraceQuery? OpenTraceStore(string dataDirectory)
+    {
+        var reader = new PxeKit.Server.Storage.SqliteBootTraceReader(dataDirectory);
+        return reader.Exists ? reader : null;
+    }
+
+    private static async Task<int> RunConfigurationAsync(ParseResult parse, CancellationToken cancellation)
+    {
+        var seconds = parse.GetValue(ConfigWaitOption) ?? 2;
+        if (seconds is <= 0 or > 60)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"pxekit: --wait {seconds.ToString(CultureInfo.InvariantCulture)}: use 0.1 to 60 seconds");
+            return UsageError;
+        }
+        PxeKitOptions options;
+        IReadOnlyList<Finding> findings;
+        try
+        {
+            options = ServeCommand.ResolveOptions(parse);
+        }
+        catch (ConfigurationException e)
+        {
+            // A configuration that does not load is the first finding, and the only one.
+            Print(parse, parse.GetValue(JsonOption), null, [Finding.Error("configuration", e.Message, "correct it; pxekit serve would refuse to start")]);
+            return 1;
+        }
+        findings = await ConfigurationDoctor.CheckAsync(options, new DoctorSettings
+        {
+            CheckPorts = !parse.GetValue(NoPortsOption),
+            DhcpWait = TimeSpan.FromSeconds(seconds),
+        }, cancellation);
+        Print(parse, parse.GetValue(JsonOption), $"{options.ConfigFile ?? "no configuration file (defaults and flags)"}, root {Path.GetFullPath(options.Root)}", findings);
+        return findings.Any(f => f.Severity == FindingSeverity.Error) ? 1 : 0;
+    }
+
+    private static int RunTrace(ParseResult parse, Func<string, IBootTraceQuery?> open)
+    {
+        var error = parse.InvocationConfiguration.Error;
+        var text = parse.GetValue(MacArgument);
+        if (!MacAddress.TryNormalize(text, out var mac))
+        {
+            error.WriteLine($"pxekit: '{text}' is not a MAC address (52:54:00:12:34:56)");
+            return UsageError;
+        }
+        var maxEvents = parse.GetValue(MaxEventsOption);
+        if (maxEvents is < 1 or > 100_000)
+        {
+            error.WriteLine($"pxekit: --events {maxEvents}: use 1 to 100000");
+            return UsageError;
+        }
+        PxeKitOptions options;
+        BootConfiguration configuration;
+        try
+        {
+            options = ServeCommand.ResolveOptions(parse);
+            configuration = BootConfiguration.Create(options, serverAddress: System.Net.IPAddress.Loopback);
+        }
+        catch (ConfigurationException e)
+        {
+            error.WriteLine("pxekit: " + e.Message);
+            return UsageError;
+        }
+        var dataDirectory = Path.GetFullPath(options.DataDirectory);
+        var reader = open(dataDirectory);
+        if (reader is null)
+        {
+            error.WriteLine($"pxekit: no boot traces in {dataDirectory}");
+            return 1;
+        }
+        var client = reader.FindClient(mac)?.Client;
+        if (client is null)
+        {
+            error.WriteLine($"pxekit: no boot traces of {mac} in {dataDirectory}");
+            return 1;
+        }
+        var findings = TraceDiagnosis.Explain(client, RecentEvents(reader, mac, maxEvents), configuration.Files);
+        Print(parse, parse.GetValue(TraceJsonOption), $"boot trace of {mac}, root {configuration.Files.Root}", findings);
+        return findings.Any(f => f.Severity == FindingSeverity.Error) ? 1 : 0;
+    }
+
+    /// <summary>The client's newest events, oldest first, at most <paramref name="maxEvents"/>, across its boots.</summary>
+    private static List<BootEvent> RecentEvents(IBootTraceQuery reader, string mac, int maxEvents)
+    {
+        // A boot is rarely more than a few dozen events; 50 boots cover any --events a person asks for.
+        var events = reader.Boots(mac, 50).SelectMany(boot => boot.Events).ToList();
+        return events.Count > maxEvents ? events[^maxEvents..] : events;
+    }
+
+    private static string SeverityName(FindingSeverity severity) => severity switch
+    {
+        FindingSeverity.Ok => "ok",
+        FindingSeverity.Info => "info",
+        FindingSeverity.Warning => "warning",
+        _ => "error",
+    };
+
+    /// <summary>One line per finding (severity, subject, message - fix) and a count; or the same as JSON.</summary>
+    private static void Print(ParseResult parse, bool json, string? heading, IReadOnlyList<Finding> findings)
+    {
+        var output = parse.InvocationConfiguration.Output;
+        int Count(FindingSeverity s) => findings.Count(f => f.Severity == s);
+        if (json)
+        {
+            using var buffer = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("checked", heading);
+                writer.WriteNumber("errors", Count(FindingSeverity.Error));
+                writer.WriteNumber("warnings", Count(FindingSeverity.Warning));
+                writer.WriteStartArray("findings");
+                foreach (var finding in findings)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("severity", SeverityName(finding.Severity));
+                    writer.WriteString("subject", finding.Subject);
+                    writer.WriteString("message", finding.Message);
+                    writer.WriteString("fix", finding.Fix);
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+            output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            return;
+        }
+        if (heading is not null)
+            output.WriteLine("pxekit doctor: " + heading);
+        var width = Math.Min(findings.Select(f => f.Subject.Length).DefaultIfEmpty(0).Max(), 40);
+        foreach (var finding in findings)
+        {
+            var line = $"{SeverityName(finding.Severity),-7}  {finding.Subject.PadRight(width)}  {finding.Message}";
+            output.WriteLine(finding.Fix is null ? line : $"{line} - {finding.Fix}");
+        }
+        output.WriteLine($"{Count(FindingSeverity.Error)} errors, {Count(FindingSeverity.Warning)} warnings, {Count(FindingSeverity.Ok)} ok");
     }
 
     private static async Task<int> RunDhcpAsync(ParseResult parse, CancellationToken cancellation)
@@ -37,12 +237,12 @@ internal static class DoctorCommand
         if (seconds is <= 0 or > 60)
         {
             await Console.Error.WriteLineAsync($"pxekit: --wait {seconds.ToString(CultureInfo.InvariantCulture)}: use 0.1 to 60 seconds");
-            return 2;
+            return UsageError;
         }
         if (nic is not null && !System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().Any(n => n.Name == nic))
         {
             await Console.Error.WriteLineAsync($"pxekit: --interface {nic}: no network interface has this name (see `ip link`)");
-            return 2;
+            return UsageError;
         }
         IReadOnlyList<PxeKit.Protocols.Dhcp.DhcpServerAnswer> answers;
         try

@@ -76,6 +76,11 @@ internal static class ServeCommand
         return command;
     }
 
+    /// <summary>The flags that say which configuration to use (all but --log-level), for commands that read it the
+    /// way serve does (`pxekit doctor`); <see cref="ResolveOptions"/> reads them from any command that has them.</summary>
+    internal static Option[] ConfigurationOptions =>
+        [ConfigOption, RootOption, ListenOption, TftpPortOption, HttpPortOption, DataDirOption, DhcpOption, InterfaceOption, DhcpRangeOption];
+
     /// <summary>Reads the configuration file and applies the flags; a mistake is a <see cref="ConfigurationException"/>.</summary>
     internal static PxeKitOptions ResolveOptions(ParseResult parse)
     {

@@ -88,6 +88,12 @@ public sealed class BootFileSystem
 
     public bool CaseInsensitive { get; }
 
+    /// <summary>The same root, remaps, generated and dynamic files with case-insensitive lookup: what a request would
+    /// have found with <c>tftp.case-insensitive</c> on (`pxekit doctor` names the file to enable or rename for).</summary>
+    public BootFileSystem IgnoringCase() => CaseInsensitive
+        ? this
+        : new BootFileSystem(Root, _remaps, caseInsensitive: true, _generated.Values.ToDictionary(g => g.Name, g => g.Content)) { Dynamic = Dynamic };
+
     /// <summary>Maps <paramref name="requestedName"/>; never throws for anything a client can send.</summary>
     public BootFileLookup Resolve(string requestedName)
     {
