@@ -282,7 +282,11 @@ public sealed class IpxeScriptRenderer(BootPolicy policy)
         if (value.Contains("://", StringComparison.Ordinal) || value.StartsWith("iscsi:", StringComparison.OrdinalIgnoreCase)
             || value.StartsWith("aoe:", StringComparison.OrdinalIgnoreCase) || value.StartsWith("${", StringComparison.Ordinal))
             return OneLine(value);
-        return $"{facts.HttpBase}/{PathUrl(value)}";
+        // The path is encoded segment by segment; a query (a server-side script's "?{{mac-hyphen}}") is kept.
+        var query = value.IndexOf('?', StringComparison.Ordinal);
+        return query < 0
+            ? $"{facts.HttpBase}/{PathUrl(value)}"
+            : $"{facts.HttpBase}/{PathUrl(value[..query])}{OneLine(value[query..])}";
     }
 
     /// <summary>A root path as URL path segments, each percent-encoded, backslashes as slashes.</summary>

@@ -44,7 +44,10 @@ internal static partial class BootScriptEndpoint
         }
 
         var known = trace?.FindByMac(mac);
-        var uuid = query["uuid"].ToString() is { Length: > 0 } u && Guid.TryParseExact(u, "D", out _) ? u.ToLowerInvariant() : known?.Uuid;
+        // An all-zero (or all-FF) UUID is firmware saying it has none (QEMU's default); it must not match rules.
+        var uuid = query["uuid"].ToString() is { Length: > 0 } u && Guid.TryParseExact(u, "D", out var g) && g != Guid.Empty && g != Guid.AllBitsSet
+            ? u.ToLowerInvariant()
+            : known?.Uuid;
         var configured = policy.FindClient(mac, uuid);
         var facts = new ClientFacts
         {
@@ -155,7 +158,23 @@ internal static partial class BootScriptEndpoint
     private static string HostForUrl(IPAddress address) =>
         address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
 
-    private static string Printable(string text) => BootTemplate.Inert(text.Length > 80 ? text[..80] : text);
+    /// <summary>Client text for a log line or trace: control characters escaped (a CR or LF would forge a line),
+    /// capped in length; everything else as the client sent it.</summary>
+    private static string Printable(string text)
+    {
+        var capped = text.Length > 200 ? text[..200] + "…" : text;
+        if (!capped.Any(char.IsControl))
+            return capped;
+        var builder = new StringBuilder(capped.Length + 16);
+        foreach (var c in capped)
+        {
+            if (char.IsControl(c))
+                builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+            else
+                builder.Append(c);
+        }
+        return builder.ToString();
+    }
 
     [LoggerMessage(3200, LogLevel.Information, "Boot script for {Mac} at {Client} ({Platform}): {What}")]
     private static partial void LogRendered(ILogger logger, string mac, IPAddress? client, string platform, string what);

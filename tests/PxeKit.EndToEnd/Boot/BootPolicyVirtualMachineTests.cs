@@ -116,6 +116,46 @@ public sealed class BootPolicyVirtualMachineTests(ITestOutputHelper log)
         Assert.Contains("TFTP sent vmlinuz", output);
     }
 
+    [Fact]
+    public async Task A_server_side_script_receives_the_mac_and_its_output_boots_the_client_and_the_boot_is_in_its_trace()
+    {
+        var assets = await BootAssets.EnsureAsync();
+        const string mac = "52:54:00:e2:aa:03";
+        var token = Token();
+        // The seeds' provisioning script, as a shell script: it gets the MAC as its first argument
+        // (Tiny PXE Server's ?@mac) and prints the iPXE script that boots this machine.
+        var yaml = $$"""
+            scripts:
+              - {extension: .sh, program: /bin/sh, args: ["{file}"]}
+            boot:
+              entries:
+                provision: {kind: chain, title: Provisioned per client, url: "provision.sh?{{"{{"}}mac-hyphen{{"}}"}}"}
+              clients:
+                - {mac: "{{mac}}", boot: provision}
+            """;
+        await using var lab = await DhcpLab.StartAsync(async l =>
+        {
+            await PrepareAsync(l, assets, yaml);
+            await File.WriteAllTextAsync(Path.Combine(l.Root, "provision.sh"), $$"""
+                echo '#!ipxe'
+                echo "kernel http://$PXEKIT_SERVER:8080/vmlinuz initrd=initrd.gz console=ttyS0 quiet panic=-1 pxekit.token={{token}}-$1"
+                echo "initrd http://$PXEKIT_SERVER:8080/initrd.gz"
+                echo boot
+
+                """);
+        }, "--dhcp", "full", "--dhcp-range", "192.0.2.100-192.0.2.150");
+        await using var vm = await QemuMachine.StartAsync(lab.Namespace, Firmware.Bios, new QemuMachineOptions { MacAddress = mac });
+        await WaitAsync(vm, lab, $"{BootAssets.MarkerPrefix} {token}-52-54-00-e2-aa-03");
+
+        // The whole boot is on the client's trace: DHCP, the policy's script, the server script, the kernel.
+        var trace = await ExternalTool.RunAsync("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "pxekit.dll"), "trace", mac, "--data-dir", lab.DataDirectory], TimeSpan.FromSeconds(60));
+        log.WriteLine(trace.StandardOutput);
+        Assert.True(trace.ExitCode == 0, trace.Describe());
+        foreach (var step in new[] { "DHCP DISCOVER", "DHCP ACK", "script", "server script", "/provision.sh", "/vmlinuz", "/initrd.gz" })
+            Assert.Contains(step, trace.StandardOutput);
+    }
+
     internal static async Task PrepareAsync(DhcpLab lab, string assets, string bootYaml)
     {
         foreach (var name in new[] { "vmlinuz", "initrd.gz" })

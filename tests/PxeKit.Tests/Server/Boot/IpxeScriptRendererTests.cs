@@ -145,6 +145,13 @@ public class IpxeScriptRendererTests
     }
 
     [Fact]
+    public void Chain_to_a_server_side_script_in_the_root_keeps_its_query()
+    {
+        var script = RenderEntry("boot: {entries: {p: {kind: chain, url: 'scripts/iscsi.ps1?{{mac-hyphen}}'}}}", "p", ClientPlatform.BiosI386);
+        Assert.Contains("chain --autofree http://192.0.2.1:8080/scripts/iscsi.ps1?52-54-00-12-34-56 || goto pxekit_failed\n", script);
+    }
+
+    [Fact]
     public void Memdisk_boots_an_iso_with_iso_raw_on_bios_and_refuses_on_uefi()
     {
         const string yaml = "boot: {entries: {pe: {kind: memdisk, title: WinPE ISO, image: windows/winpe_amd64.iso, raw: true}}}";
