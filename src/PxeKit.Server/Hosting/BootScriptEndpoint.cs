@@ -160,21 +160,7 @@ internal static partial class BootScriptEndpoint
 
     /// <summary>Client text for a log line or trace: control characters escaped (a CR or LF would forge a line),
     /// capped in length; everything else as the client sent it.</summary>
-    private static string Printable(string text)
-    {
-        var capped = text.Length > 200 ? text[..200] + "…" : text;
-        if (!capped.Any(char.IsControl))
-            return capped;
-        var builder = new StringBuilder(capped.Length + 16);
-        foreach (var c in capped)
-        {
-            if (char.IsControl(c))
-                builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
-            else
-                builder.Append(c);
-        }
-        return builder.ToString();
-    }
+    private static string Printable(string text) => Logging.ClientText.Printable(text, 200);
 
     [LoggerMessage(3200, LogLevel.Information, "Boot script for {Mac} at {Client} ({Platform}): {What}")]
     private static partial void LogRendered(ILogger logger, string mac, IPAddress? client, string platform, string what);

@@ -118,20 +118,7 @@ internal static partial class HttpBootFiles
 
     /// <summary>A client's name for a log line, control characters (why most such names are refused) escaped as
     /// <c>\u000D</c>: a CR or LF written raw would end our line and let the client forge the next one.</summary>
-    private static string Printable(string name)
-    {
-        if (!name.AsSpan().ContainsAnyInRange('\0', '\u001F') && !name.AsSpan().ContainsAnyInRange('\u007F', '\u009F'))
-            return name;
-        var printable = new StringBuilder(name.Length + 16);
-        foreach (var c in name)
-        {
-            if (char.IsControl(c))
-                printable.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
-            else
-                printable.Append(c);
-        }
-        return printable.ToString();
-    }
+    private static string Printable(string name) => Logging.ClientText.Printable(name);
 
     private static FileExtensionContentTypeProvider CreateContentTypes()
     {

@@ -435,22 +435,7 @@ internal sealed partial class ServerScripts
         _trace?.Record(new BootEvent(_time.GetUtcNow(), kind, mac, client, requested, served, bytes, _time.GetElapsedTime(started), detail));
     }
 
-    /// <summary>Text from a client or a program for a log line, control characters escaped as <c>\u000A</c>: a CR or LF
-    /// written raw would end our line and forge the next one.</summary>
-    internal static string Printable(string text)
-    {
-        if (!text.Any(char.IsControl))
-            return text;
-        var printable = new StringBuilder(text.Length + 16);
-        foreach (var c in text)
-        {
-            if (char.IsControl(c))
-                printable.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
-            else
-                printable.Append(c);
-        }
-        return printable.ToString();
-    }
+    internal static string Printable(string text) => Logging.ClientText.Printable(text);
 
     [LoggerMessage(3100, LogLevel.Information, "Script {Client} {Mac} {Requested}: {Program} exited 0, {Bytes} bytes in {Milliseconds:0} ms")]
     private static partial void LogRan(ILogger logger, IPAddress? client, string? mac, string requested, string program, int bytes, double milliseconds);

@@ -250,22 +250,7 @@ public sealed partial class SqliteBootTraceStore : IBootTrace, IBootTraceQuery, 
 
     /// <summary>At most <see cref="MaxTextLength"/> characters, control characters as <c>\u001B</c>: a client's
     /// name must not be able to forge lines or drive the terminal of the sysadmin who reads it.</summary>
-    internal static string Clean(string text)
-    {
-        var clipped = text.Length > MaxTextLength ? text[..MaxTextLength] : text;
-        var span = clipped.AsSpan();
-        if (!span.ContainsAnyInRange('\0', '\u001F') && !span.ContainsAnyInRange('\u007F', '\u009F'))
-            return clipped;
-        var escaped = new System.Text.StringBuilder(clipped.Length + 16);
-        foreach (var c in clipped)
-        {
-            if (char.IsControl(c))
-                escaped.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
-            else
-                escaped.Append(c);
-        }
-        return escaped.ToString();
-    }
+    internal static string Clean(string text) => Logging.ClientText.Printable(text, MaxTextLength);
 
     private void ForgetLeastRecentlySeen()
     {
