@@ -253,6 +253,18 @@ internal static class ServeCommand
                 : "full: " + string.Join(", ", options.Dhcp.Server.Subnets.Select(s => s.RangeStart is null ? s.ToString() : $"{s} pool {s.RangeStart}-{s.RangeEnd}"));
             lines.Add($"  DHCP  {options.Dhcp.Interface ?? "all interfaces"} as {server}, udp {string.Join(" and ", dhcpEndpoints.Select(e => e.Port))}: {what}");
         }
+        if (options.Boot is { } boot)
+        {
+            lines.Add($"  BOOT  policy: {boot.Entries.Count} entries, {boot.Menus.Count} menus, {boot.Groups.Count} groups, {boot.Clients.Count} clients"
+                + (boot.Default is null ? ", no default (unmatched clients are told so)" : $", default '{boot.Default}'")
+                + (options.Dhcp.Boot.IpxeScript.Contains("://", StringComparison.Ordinal)
+                    ? $"; dhcp.ipxe-script sends iPXE to {options.Dhcp.Boot.IpxeScript}, not to the policy's /boot.ipxe"
+                    : $"; iPXE asks /{options.Dhcp.Boot.IpxeScript.TrimStart('/')}?mac=MAC"));
+        }
+        else
+        {
+            lines.Add($"  BOOT  no boot: section: the root's {BootRootSetup.DefaultScriptName} is served to every client as it is");
+        }
         foreach (var bcd in options.Bcd)
             lines.Add($"  BCD   {bcd.Path}: generated ({bcd.Recipe}, {(bcd.Uefi ? "UEFI" : "BIOS")})");
         var present = BootRootSetup.IpxeBinaries.Where(name => File.Exists(Path.Combine(root, name))).ToList();
