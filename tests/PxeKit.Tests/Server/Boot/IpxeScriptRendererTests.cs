@@ -288,6 +288,55 @@ public class IpxeScriptRendererTests
             BootTemplate.Expand("{{mac-hyphen}} {{opt54}} {{arch-code}} {{platform}} {{buildarch}} {{mac-pxelinux}}", facts));
     }
 
+    private const string EveryKind = """
+        boot:
+          entries:
+            linux: {kind: linux, kernel: {x86_64: k64, i386: k32, arm64: karm}, initrd: i}
+            wimboot: {kind: wimboot, boot-wim: {x86_64: w64, i386: w32, arm64: warm}}
+            sanboot: {kind: sanboot, target: "iscsi:192.0.2.1::::iqn.2026-11.lab:d"}
+            chain: {kind: chain, url: "https://boot.netboot.xyz"}
+            pxelinux: {kind: pxelinux, menu: m}
+            memdisk: {kind: memdisk, image: fd.img}
+            local: {kind: local}
+            shell: {kind: shell}
+            script: {kind: script, script: "echo hi"}
+          menus: {m: {items: [local]}}
+        """;
+
+    public static TheoryData<string, string, string> KindsAndPlatforms()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var kind in new[] { "linux", "wimboot", "sanboot", "chain", "pxelinux", "memdisk", "local", "shell", "script" })
+        {
+            foreach (var (firmware, arch) in new[] { ("pcbios", "i386"), ("pcbios", "x86_64"), ("efi", "i386"), ("efi", "x86_64"), ("efi", "arm64") })
+                data.Add(kind, firmware, arch);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(KindsAndPlatforms))]
+    public void Every_kind_renders_for_every_platform_as_a_script_that_boots_or_says_why_not(string kind, string firmware, string arch)
+    {
+        var platform = new ClientPlatform(firmware, arch);
+        var script = RenderEntry(EveryKind, kind, platform);
+        Assert.StartsWith("#!ipxe\n", script);
+        Assert.Contains("\n:pxekit_failed\n", script);
+        var commands = script.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#') && !l.StartsWith(':')).ToList();
+        // Either it boots (a boot-like command) or it says on screen why this platform cannot.
+        var boots = commands.Any(c => c.StartsWith("boot ", StringComparison.Ordinal) || c.StartsWith("sanboot", StringComparison.Ordinal)
+            || c.StartsWith("chain", StringComparison.Ordinal) || c.StartsWith("exit 0", StringComparison.Ordinal) || c == "shell" || c == "echo hi");
+        var explains = commands.Any(c => c.StartsWith("echo PxeKit: ", StringComparison.Ordinal) && !c.Contains("did not boot", StringComparison.Ordinal));
+        Assert.True(boots || explains, script);
+        var biosOnly = kind is "pxelinux" or "memdisk";
+        Assert.Equal(biosOnly && firmware == "efi", explains);
+        // Per-architecture files: the client's own, never another architecture's.
+        if (kind == "linux")
+            Assert.Contains(arch switch { "x86_64" => "/k64", "i386" => "/k32", _ => "/karm" }, script);
+        if (kind == "wimboot")
+            Assert.Contains(arch switch { "x86_64" => "/w64", "i386" => "/w32", _ => "/warm" }, script);
+    }
+
     [Fact]
     public void Refusal_scripts_show_the_reason_and_stop()
     {
