@@ -151,7 +151,25 @@ internal static partial class BootScriptEndpoint
         return Results.Text(script, "text/plain; charset=utf-8", Encoding.UTF8, status);
     }
 
-    private static string PathAndQuery(HttpContext context) => Printable(context.Request.Path + context.Request.QueryString.ToString());
+    /// <summary>The request for the trace, with the value of a <c>password</c> parameter hidden: the trace is read
+    /// with `pxekit trace`, and a menu password (or a wrong guess, often close to it) must not be stored there.</summary>
+    private static string PathAndQuery(HttpContext context)
+    {
+        var query = context.Request.QueryString.ToString();
+        if (context.Request.Query.ContainsKey("password"))
+        {
+            var parts = query.TrimStart('?').Split('&');
+            for (var i = 0; i < parts.Length; i++)
+            {
+                var equals = parts[i].IndexOf('=', StringComparison.Ordinal);
+                var name = equals < 0 ? parts[i] : parts[i][..equals];
+                if (string.Equals(Uri.UnescapeDataString(name.Replace('+', ' ')), "password", StringComparison.OrdinalIgnoreCase))
+                    parts[i] = name + "=hidden";
+            }
+            query = "?" + string.Join('&', parts);
+        }
+        return Printable(context.Request.Path + query);
+    }
 
     internal static IPAddress? Unmapped(IPAddress? address) =>
         address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
