@@ -123,9 +123,13 @@ internal static partial class BootScriptEndpoint
     public static IResult ServeTemplate(HttpContext context, BootConfiguration configuration, BootFileLookup lookup, IBootTrace? trace, ILogger logger)
     {
         var client = Unmapped(context.Connection.RemoteIpAddress);
-        var text = TemplateFiles.Read(lookup);
+        var text = TemplateFiles.Read(lookup, out var refusal);
         if (text is null)
-            return Results.NotFound();
+        {
+            // The file is there but cannot be filled in: the admin's glob or file is at fault, not the client.
+            TemplateFiles.LogRefused(logger, lookup.MappedName!, client, refusal!);
+            return Results.StatusCode(StatusCodes.Status500InternalServerError);
+        }
         var facts = TemplateFiles.FactsFor(context.Request.Query["mac"].ToString(), client, Unmapped(context.Connection.LocalIpAddress) ?? IPAddress.Loopback,
             context.Connection.LocalPort, configuration, trace, query: context.Request.Query);
         LogTemplate(logger, lookup.MappedName!, facts.Mac, client);
@@ -150,7 +154,25 @@ internal static partial class BootScriptEndpoint
         return Results.Text(script, "text/plain; charset=utf-8", Encoding.UTF8, status);
     }
 
-    private static string PathAndQuery(HttpContext context) => Printable(context.Request.Path + context.Request.QueryString.ToString());
+    /// <summary>The request for the trace, with the value of a <c>password</c> parameter hidden: the trace is read
+    /// with `pxekit trace`, and a menu password (or a wrong guess, often close to it) must not be stored there.</summary>
+    private static string PathAndQuery(HttpContext context)
+    {
+        var query = context.Request.QueryString.ToString();
+        if (context.Request.Query.ContainsKey("password"))
+        {
+            var parts = query.TrimStart('?').Split('&');
+            for (var i = 0; i < parts.Length; i++)
+            {
+                var equals = parts[i].IndexOf('=', StringComparison.Ordinal);
+                var name = equals < 0 ? parts[i] : parts[i][..equals];
+                if (string.Equals(Uri.UnescapeDataString(name.Replace('+', ' ')), "password", StringComparison.OrdinalIgnoreCase))
+                    parts[i] = name + "=hidden";
+            }
+            query = "?" + string.Join('&', parts);
+        }
+        return Printable(context.Request.Path + query);
+    }
 
     internal static IPAddress? Unmapped(IPAddress? address) =>
         address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
@@ -176,21 +198,46 @@ internal static partial class BootScriptEndpoint
 }
 
 /// <summary>Template files (<c>boot.templates</c>): read with a size cap, filled with the client's facts.</summary>
-internal static class TemplateFiles
+internal static partial class TemplateFiles
 {
     /// <summary>Templates are scripts and configuration files; a 300 MB WIM matched by a careless glob must not be
     /// read into memory.</summary>
     public const int MaxBytes = 1 << 20;
 
-    public static string? Read(BootFileLookup lookup)
+    /// <summary>The template's text, or null with the reason it is not one: over <see cref="MaxBytes"/> (refused over
+    /// HTTP and TFTP alike rather than sent with its placeholders unfilled), or unreadable.</summary>
+    public static string? Read(BootFileLookup lookup, out string? refusal)
     {
+        refusal = null;
+        long length;
         if (lookup.Content is { } made)
-            return made.Length <= MaxBytes ? Encoding.UTF8.GetString(made) : null;
-        var info = new FileInfo(lookup.FullPath!);
-        if (!info.Exists || info.Length > MaxBytes)
-            return null;
-        return File.ReadAllText(info.FullName, Encoding.UTF8);
+        {
+            if (made.Length <= MaxBytes)
+                return Encoding.UTF8.GetString(made);
+            length = made.Length;
+        }
+        else
+        {
+            try
+            {
+                var info = new FileInfo(lookup.FullPath!);
+                if (info.Length <= MaxBytes)
+                    return File.ReadAllText(info.FullName, Encoding.UTF8);
+                length = info.Length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                refusal = $"it cannot be read: {e.Message}";
+                return null;
+            }
+        }
+        refusal = string.Create(CultureInfo.InvariantCulture,
+            $"it matches boot.templates but is {length} bytes, over the {MaxBytes}-byte limit for templates, so it is not read into memory (narrow the boot.templates glob, or keep templates small)");
+        return null;
     }
+
+    [LoggerMessage(3204, LogLevel.Warning, "Template {Name} not served to {Client}: {Reason}")]
+    public static partial void LogRefused(ILogger logger, string name, IPAddress? client, string reason);
 
     public static ClientFacts FactsFor(string? macText, IPAddress? client, IPAddress server, int httpPort, BootConfiguration configuration,
         IBootTrace? trace, IQueryCollection? query = null)

@@ -10,8 +10,8 @@ namespace PxeKit.Server.Hosting;
 /// Reloads pxekit.yaml when it changes (or on SIGHUP): the new file is read and validated whole, and only then
 /// replaces the configuration in force, so an invalid edit is refused with its reason and the old configuration
 /// keeps serving. Requests and transfers already running finish on the generation they started with. Settings that
-/// belong to open sockets (ports, addresses, DHCP mode and pools, the data directory) need a restart; a change to
-/// them is reported and the running values are kept.
+/// belong to open sockets and stores (ports, addresses, DHCP mode, pools and timers, the data directory, trace
+/// retention) need a restart; a change to them is reported and the running values are kept.
 /// </summary>
 public sealed partial class ConfigurationReloader : IHostedService, IDisposable
 {
@@ -110,6 +110,20 @@ public sealed partial class ConfigurationReloader : IHostedService, IDisposable
                 changed.Add(key);
             restore(runningValue);
         }
+        if (running.Dhcp.Mode != PxeKit.Protocols.Dhcp.DhcpMode.Off && next.Dhcp.Mode != PxeKit.Protocols.Dhcp.DhcpMode.Off)
+        {
+            // Start-up completed the running DHCP options from the interface (its address as server address, a
+            // subnet around --dhcp-range); complete the new ones the same way, so that an unchanged DHCP section is
+            // not reported as changed on every reload.
+            try
+            {
+                DhcpNetwork.Resolve(next.Dhcp);
+            }
+            catch (ConfigurationException)
+            {
+                // Compared as written: it differs from the running values and is reported below.
+            }
+        }
         Keep("listen", string.Join(",", running.Listen), string.Join(",", next.Listen), _ => next.Listen = running.Listen);
         Keep("data-dir", running.DataDirectory, next.DataDirectory, v => next.DataDirectory = v);
         Keep("log-level", running.LogLevel, next.LogLevel, v => next.LogLevel = v);
@@ -125,10 +139,14 @@ public sealed partial class ConfigurationReloader : IHostedService, IDisposable
         Keep("dhcp.mode", running.Dhcp.Mode, next.Dhcp.Mode, v => next.Dhcp.Mode = v);
         Keep("dhcp.interface", running.Dhcp.Interface, next.Dhcp.Interface, v => next.Dhcp.Interface = v);
         Keep("dhcp.range", running.Dhcp.Range, next.Dhcp.Range, v => next.Dhcp.Range = v);
+        Keep("dhcp.lease-time", running.Dhcp.DefaultLeaseTime, next.Dhcp.DefaultLeaseTime, v => next.Dhcp.DefaultLeaseTime = v);
+        Keep("dhcp.detect-other-servers", running.Dhcp.DetectOtherServers, next.Dhcp.DetectOtherServers, v => next.Dhcp.DetectOtherServers = v);
         // The server options also carry what start-up resolved (the interface's address, the subnet made from
-        // --dhcp-range), so they are kept whole; a changed subnet list is reported by count and networks.
-        Keep("dhcp.subnets, server-address, port, proxy-port, authoritative, ping-check",
-            SubnetsText(running), SubnetsText(next), _ => next.Dhcp.Server = running.Dhcp.Server);
+        // --dhcp-range), so they are kept whole.
+        Keep("dhcp.subnets, server-address, port, proxy-port, authoritative, ping-check, decline-probation",
+            DhcpServerText(running), DhcpServerText(next), _ => next.Dhcp.Server = running.Dhcp.Server);
+        // The trace store is opened once, at start, with its retention.
+        Keep("traces", TracesText(running), TracesText(next), _ => next.Traces = running.Traces);
         // Script entries own routes and concurrency slots made at start.
         Keep("scripts", ScriptsText(running), ScriptsText(next), _ => next.Scripts = running.Scripts);
         return changed;
@@ -137,9 +155,18 @@ public sealed partial class ConfigurationReloader : IHostedService, IDisposable
     private static string ScriptsText(PxeKitOptions options) =>
         string.Join(";", options.Scripts.Select(s => $"{s.Extension}|{s.Path}|{s.Program}|{string.Join(' ', s.Arguments)}|{s.Timeout}|{s.MaxOutput}|{s.MaxConcurrent}|{s.ContentType}"));
 
-    private static string SubnetsText(PxeKitOptions options) =>
-        string.Join(";", options.Dhcp.Server.Subnets.Select(s => $"{s} {s.RangeStart}-{s.RangeEnd} {s.Reservations.Count}"))
-        + $"|{options.Dhcp.Server.Port}|{options.Dhcp.Server.ProxyPort}|{options.Dhcp.Server.Authoritative}|{options.Dhcp.Server.PingCheck}";
+    private static string DhcpServerText(PxeKitOptions options)
+    {
+        var server = options.Dhcp.Server;
+        return string.Join(";", server.Subnets.Select(s =>
+                $"{s.Network}/{s.PrefixLength} {s.RangeStart}-{s.RangeEnd} {s.LeaseTime} {string.Join(",", s.Routers)} {string.Join(",", s.DnsServers)} "
+                + $"{s.DomainName} {string.Join(",", s.NtpServers)} {string.Join(",", s.Reservations.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}={r.Value}"))} "
+                + string.Join(",", s.CustomOptions.Select(o => $"{o.Code}:{Convert.ToHexString(o.Value)}"))))
+            + $"|{server.ServerAddress}|{server.Port}|{server.ProxyPort}|{server.Authoritative}|{server.PingCheck}|{server.DeclineProbation}";
+    }
+
+    private static string TracesText(PxeKitOptions options) =>
+        $"{options.Traces.Enabled}|{options.Traces.Retention}|{options.Traces.MaxEvents}";
 
     private static string Describe(BootConfiguration generation)
     {

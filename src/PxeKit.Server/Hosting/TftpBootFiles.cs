@@ -31,8 +31,15 @@ internal sealed partial class TftpBootFiles(LiveBootConfiguration live, ServerSc
         }
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitiveMatch(logger, client, requestedName, lookup.MappedName!);
-        if (configuration.IsTemplate(lookup.MappedName!) && TemplateFiles.Read(lookup) is { } template)
+        if (configuration.IsTemplate(lookup.MappedName!))
         {
+            if (TemplateFiles.Read(lookup, out var refusal) is not { } template)
+            {
+                // Sent raw, its placeholders would reach the client unfilled; HTTP refuses it the same way.
+                TemplateFiles.LogRefused(logger, lookup.MappedName!, client.Address, refusal!);
+                RecordRefusal(client, requestedName, BootEventKind.TftpRefused, $"template '{lookup.MappedName}': {refusal}");
+                return TftpOpenResult.Refused(TftpErrorCode.NotDefined, "template cannot be served", $"template '{lookup.MappedName}': {refusal}");
+            }
             var facts = TemplateFiles.FactsFor(null, client.Address, BootConfiguration.DefaultServerAddress(configuration.Options), configuration.Options.Http.Port, configuration, trace);
             return TftpOpenResult.Found(new GeneratedFile(System.Text.Encoding.UTF8.GetBytes(BootTemplate.Expand(template, facts))), lookup.MappedName!);
         }
