@@ -87,6 +87,58 @@ public sealed class BootPolicy
         return seen;
     }
 
+    /// <summary>
+    /// Whether a client whose boot target is <paramref name="start"/> may open <paramref name="menuName"/>, given the
+    /// password it typed (null for none). Menus its own menu leads to without a password are open; a menu with a
+    /// password opens only its default item to everyone (an unattended machine must still boot), and the rest of
+    /// what lies behind it to the one who knows that password, submenus included.
+    /// </summary>
+    public bool MayOpenMenu(BootTarget start, string menuName, string? password, string? startDefault = null)
+    {
+        if (start is not BootMenu top || !Definition.Menus.ContainsKey(menuName))
+            return false;
+        if (OpenFrom(top, unlocked: false, startDefault).Contains(menuName))
+            return true;
+        if (string.IsNullOrEmpty(password))
+            return false;
+        foreach (var name in ReachableMenus(top))
+        {
+            var guard = Definition.Menus[name];
+            if (guard.Password is { } secret && PasswordMatches(secret, password)
+                && OpenFrom(guard, unlocked: true, name == top.Name ? startDefault : null).Contains(menuName))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>Menus reachable from <paramref name="from"/> without typing a password: a password menu on the way
+    /// leads on only through its default item (unless it is <paramref name="from"/> and <paramref name="unlocked"/>).</summary>
+    private HashSet<string> OpenFrom(BootMenu from, bool unlocked, string? fromDefault)
+    {
+        var open = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<(string Name, bool Unlocked, string? Default)>();
+        pending.Push((from.Name, unlocked, fromDefault));
+        while (pending.TryPop(out var next))
+        {
+            if (!open.Add(next.Name) || !Definition.Menus.TryGetValue(next.Name, out var menu))
+                continue;
+            var defaultItem = next.Default is not null && menu.Targets.Contains(next.Default) ? next.Default : menu.Default;
+            foreach (var target in menu.Targets)
+            {
+                if (Definition.Menus.ContainsKey(target) && (menu.Password is null || next.Unlocked || target == defaultItem))
+                    pending.Push((target, false, null));
+            }
+        }
+        return open;
+    }
+
+    /// <summary>Compared in fixed time over hashes, so neither the length nor the first wrong character shows in
+    /// how long the answer takes.</summary>
+    public static bool PasswordMatches(string expected, string given) =>
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(expected)),
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(given)));
+
     private static bool Matches(ClientMatch match, Regex[] macs, Regex[] vendors, Regex[] users, ClientFacts facts)
     {
         if (macs.Length > 0 && !macs.Any(m => m.IsMatch(facts.Mac)))

@@ -86,7 +86,11 @@ public sealed class IpxeScriptRenderer(BootPolicy policy)
             script.Append(CultureInfo.InvariantCulture, $"\n:{Label(target.Name)}\n");
             if (target is BootMenu submenu)
             {
-                script.Append(CultureInfo.InvariantCulture, $"chain --autofree {scriptUrl}&menu={submenu.Name} || goto pxekit_failed\n");
+                // A submenu behind a password is opened by the server only with it; the password the client typed
+                // earlier (iPXE keeps ${password}) goes along, so deeper menus open too.
+                if (menu.Password is not null && target.Name != defaultItem)
+                    script.Append("login || goto pxekit_menu\n");
+                script.Append(CultureInfo.InvariantCulture, $"chain --autofree {scriptUrl}&menu={submenu.Name}&password=${{password:uristring}} || goto pxekit_failed\n");
             }
             else if (menu.Password is not null && target.Name != defaultItem)
             {

@@ -55,7 +55,7 @@ public sealed class PxelinuxConfigRenderer(BootPolicy policy)
     private string Write(BootMenu menu, string? menuDefault, ClientFacts facts, string reason)
     {
         var config = new StringBuilder(1024);
-        config.Append(CultureInfo.InvariantCulture, $"# PxeKit: {facts.Mac}: menu '{menu.Name}' ({reason})\n");
+        config.Append(CultureInfo.InvariantCulture, $"# PxeKit: {For(facts)}menu '{menu.Name}' ({reason})\n");
         config.Append("UI menu.c32\n");
         config.Append(CultureInfo.InvariantCulture, $"MENU TITLE {OneLine(menu.Title)}\n");
         var defaultItem = menuDefault is not null && menu.Targets.Contains(menuDefault) ? menuDefault : menu.Default;
@@ -81,7 +81,7 @@ public sealed class PxelinuxConfigRenderer(BootPolicy policy)
     private static string WriteSingle(BootEntry entry, ClientFacts facts, string reason)
     {
         var config = new StringBuilder(512);
-        config.Append(CultureInfo.InvariantCulture, $"# PxeKit: {facts.Mac}: entry '{entry.Name}' ({reason})\n");
+        config.Append(CultureInfo.InvariantCulture, $"# PxeKit: {For(facts)}entry '{entry.Name}' ({reason})\n");
         config.Append(CultureInfo.InvariantCulture, $"DEFAULT {entry.Name}\n");
         WriteLabel(config, entry, facts);
         return config.ToString();
@@ -123,6 +123,9 @@ public sealed class PxelinuxConfigRenderer(BootPolicy policy)
         var value = BootTemplate.Expand(pathOrUrl, facts);
         return value.Contains("://", StringComparison.Ordinal) ? OneLine(value) : "/" + OneLine(value.Replace('\\', '/').TrimStart('/'));
     }
+
+    /// <summary>"52:54:00:12:34:56: ", or nothing for the files every client may read (default, pxekit-NAME).</summary>
+    private static string For(ClientFacts facts) => facts.Mac.Length == 0 ? "" : facts.Mac + ": ";
 
     private static string OneLine(string text) => text.Replace('\r', ' ').Replace('\n', ' ');
 }

@@ -22,7 +22,7 @@ public sealed class BootConfiguration
         {
             Ipxe = new IpxeScriptRenderer(policy);
             Pxelinux = new PxelinuxConfigRenderer(policy);
-            Templates = [.. policy.Definition.Templates.Select(BootPolicy.Glob)];
+            Templates = [.. policy.Definition.Templates.Select(PathGlob)];
         }
     }
 
@@ -45,6 +45,37 @@ public sealed class BootConfiguration
 
     /// <summary>The root path of the per-client iPXE script (what DHCP hands iPXE), e.g. "boot.ipxe".</summary>
     public string ScriptPath => Options.Dhcp.Boot.IpxeScript.TrimStart('/');
+
+    /// <summary>A path glob over names in the root: <c>*</c> and <c>?</c> stay within one folder, <c>**</c> crosses
+    /// folders (<c>preseed/**.cfg</c>); letter case is ignored, as clients' names are.</summary>
+    public static System.Text.RegularExpressions.Regex PathGlob(string pattern)
+    {
+        var regex = new System.Text.StringBuilder("^");
+        var trimmed = pattern.Replace('\\', '/').TrimStart('/');
+        for (var i = 0; i < trimmed.Length; i++)
+        {
+            var c = trimmed[i];
+            if (c == '*' && i + 1 < trimmed.Length && trimmed[i + 1] == '*')
+            {
+                regex.Append(".*");
+                i++;
+            }
+            else if (c == '*')
+            {
+                regex.Append("[^/]*");
+            }
+            else if (c == '?')
+            {
+                regex.Append("[^/]");
+            }
+            else
+            {
+                regex.Append(System.Text.RegularExpressions.Regex.Escape(c.ToString()));
+            }
+        }
+        return new System.Text.RegularExpressions.Regex(regex.Append('$').ToString(),
+            System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+    }
 
     public bool IsTemplate(string mappedName)
     {

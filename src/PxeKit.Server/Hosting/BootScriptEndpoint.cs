@@ -38,6 +38,12 @@ internal static partial class BootScriptEndpoint
         var baseUrl = $"http://{HostForUrl(server)}:{context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}/{configuration.ScriptPath}";
         if (mac is null || platform is null)
         {
+            // The MAC from the DHCP-given URL tells the trace which client this address is, before iPXE answers.
+            if (mac is not null && trace is not null)
+            {
+                var seen = time.GetUtcNow();
+                trace.Seen(new BootClient { Mac = mac, Address = client, FirstSeen = seen, LastSeen = seen });
+            }
             // iPXE fills these in itself; `uristring` percent-encodes what could break the URL.
             return Script(context, "#!ipxe\n" +
                 $"chain --autofree {baseUrl}?mac=${{netX/mac}}&platform=${{platform}}&buildarch=${{buildarch}}&uuid=${{uuid}}&hostname=${{hostname:uristring}}\n");
@@ -87,8 +93,11 @@ internal static partial class BootScriptEndpoint
         }
         else
         {
+            var typed = query["password"].ToString();
             if (!policy.ReachableMenus(decision.Target).Contains(menuName))
                 return Refuse(logger, client, $"{mac} asked for menu '{Printable(menuName)}', which its own boot target '{decision.Target.Name}' does not offer", StatusCodes.Status403Forbidden, trace, facts, now);
+            if (!policy.MayOpenMenu(decision.Target, menuName, typed, decision.MenuDefault))
+                return WrongPassword(context, logger, trace, now, mac, client, menuName, $"menu '{menuName}'", scriptUrl);
             var menu = policy.Definition.Menus[menuName];
             var menuDefault = decision.MenuDefault is { } d && menu.Targets.Contains(d) ? d : menu.Default;
             if (entryName.Length == 0)
@@ -100,14 +109,8 @@ internal static partial class BootScriptEndpoint
             {
                 if (!menu.Targets.Contains(entryName) || policy.Definition.Entries.GetValueOrDefault(entryName) is not { } entry)
                     return Refuse(logger, client, $"{mac} asked for entry '{Printable(entryName)}', which menu '{menu.Name}' does not offer", StatusCodes.Status403Forbidden, trace, facts, now);
-                if (menu.Password is { } password && entryName != menuDefault && !PasswordMatches(password, query["password"].ToString()))
-                {
-                    LogWrongPassword(logger, mac, client, entryName, menu.Name);
-                    trace?.Record(new BootEvent(now, BootEventKind.ScriptRendered, mac, client, Requested: PathAndQuery(context),
-                        Served: menu.Name, Detail: $"wrong password for '{entryName}' in menu '{menu.Name}'"));
-                    return Script(context, "#!ipxe\necho PxeKit: wrong password\nprompt --timeout 5000 Press any key to return to the menu ||\n"
-                        + $"chain --autofree {scriptUrl}&menu={menu.Name}\n", StatusCodes.Status403Forbidden);
-                }
+                if (menu.Password is { } password && entryName != menuDefault && !BootPolicy.PasswordMatches(password, typed))
+                    return WrongPassword(context, logger, trace, now, mac, client, menu.Name, $"'{entryName}' in menu '{menu.Name}'", $"{scriptUrl}&menu={menu.Name}");
                 script = ipxe.RenderEntry(entry, facts, $"{scriptUrl}&menu={menu.Name}", decision.Reason);
                 what = $"entry '{entry.Name}' from menu '{menu.Name}' ({decision.Reason})";
             }
@@ -136,8 +139,15 @@ internal static partial class BootScriptEndpoint
         return Script(context, BootTemplate.Expand(text, facts));
     }
 
-    private static bool PasswordMatches(string expected, string given) =>
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(expected)), SHA256.HashData(Encoding.UTF8.GetBytes(given)));
+    private static IResult WrongPassword(HttpContext context, ILogger logger, IBootTrace? trace, DateTimeOffset now, string mac, IPAddress? client,
+        string menu, string what, string backUrl)
+    {
+        LogWrongPassword(logger, mac, client, what, menu);
+        trace?.Record(new BootEvent(now, BootEventKind.ScriptRendered, mac, client, Requested: PathAndQuery(context),
+            Served: menu, Detail: $"wrong password for {what}"));
+        return Script(context, "#!ipxe\necho PxeKit: wrong password\nprompt --timeout 5000 Press any key to return to the menu ||\n"
+            + $"chain --autofree {backUrl}\n", StatusCodes.Status403Forbidden);
+    }
 
     private static IResult Refuse(ILogger logger, IPAddress? client, string reason, int status, IBootTrace? trace = null, ClientFacts? facts = null, DateTimeOffset now = default)
     {
@@ -171,7 +181,7 @@ internal static partial class BootScriptEndpoint
             }
             query = "?" + string.Join('&', parts);
         }
-        return Printable(context.Request.Path + query);
+        return Logging.ClientText.Printable(context.Request.Path + query, 200);
     }
 
     internal static IPAddress? Unmapped(IPAddress? address) =>
@@ -180,9 +190,9 @@ internal static partial class BootScriptEndpoint
     private static string HostForUrl(IPAddress address) =>
         address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
 
-    /// <summary>Client text for a log line or trace: control characters escaped (a CR or LF would forge a line),
-    /// capped in length; everything else as the client sent it.</summary>
-    private static string Printable(string text) => Logging.ClientText.Printable(text, 200);
+    /// <summary>Client text inside a refusal, which is both a log line and an iPXE <c>echo</c>: made inert
+    /// (<c>${shell}</c> as <c>%24%7Bshell%7D</c>), so it can neither forge a log line nor run in the client's script.</summary>
+    private static string Printable(string text) => BootTemplate.Inert(text.Length > 80 ? text[..80] : text);
 
     [LoggerMessage(3200, LogLevel.Information, "Boot script for {Mac} at {Client} ({Platform}): {What}")]
     private static partial void LogRendered(ILogger logger, string mac, IPAddress? client, string platform, string what);
@@ -190,8 +200,8 @@ internal static partial class BootScriptEndpoint
     [LoggerMessage(3201, LogLevel.Information, "Boot script refused for {Client}: {Reason}")]
     private static partial void LogRefused(ILogger logger, IPAddress? client, string reason);
 
-    [LoggerMessage(3202, LogLevel.Warning, "Wrong menu password from {Mac} at {Client} for '{Entry}' in menu '{Menu}'")]
-    private static partial void LogWrongPassword(ILogger logger, string mac, IPAddress? client, string entry, string menu);
+    [LoggerMessage(3202, LogLevel.Warning, "Wrong menu password from {Mac} at {Client} for {What} (password of menu '{Menu}' or a menu before it)")]
+    private static partial void LogWrongPassword(ILogger logger, string mac, IPAddress? client, string what, string menu);
 
     [LoggerMessage(3203, LogLevel.Information, "Template {Name} rendered for {Mac} at {Client}")]
     private static partial void LogTemplate(ILogger logger, string name, string mac, IPAddress? client);

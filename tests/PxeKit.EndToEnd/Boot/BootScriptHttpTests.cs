@@ -76,7 +76,7 @@ public sealed partial class BootScriptHttpTests
         Assert.StartsWith($"#!ipxe\n# PxeKit: {Mac} (efi-x64): menu 'lab' (default)\n", script, StringComparison.Ordinal);
         Assert.Contains("\nmenu Lab\n", script, StringComparison.Ordinal);
         Assert.Contains("\nchoose --default installer --timeout 5000 target || goto pxekit_exit\n", script, StringComparison.Ordinal);
-        Assert.Contains($"\nchain --autofree http://127.0.0.1:{server.HttpPort}/boot.ipxe?mac={Mac}&{Full}&menu=locked || goto pxekit_failed\n", script, StringComparison.Ordinal);
+        Assert.Contains($"\nchain --autofree http://127.0.0.1:{server.HttpPort}/boot.ipxe?mac={Mac}&{Full}&menu=locked&password=${{password:uristring}} || goto pxekit_failed\n", script, StringComparison.Ordinal);
         Assert.True(await server.WaitForOutputAsync($"Boot script for {Mac} at 127.0.0.1 (efi-x64): menu 'lab' (default)", TimeSpan.FromSeconds(5)), server.Output);
     }
 

@@ -101,6 +101,45 @@ public class BootPolicyTests
         Assert.Equal(["a", "b"], reachable.Order());
     }
 
+    private static BootPolicy Guarded() => new(PxeKit.Server.Options.ConfigFile.Parse("""
+        boot:
+          default: top
+          entries: {disk: {kind: local}, shell: {kind: shell}}
+          menus:
+            top: {password: secret, default: quick, items: [disk, tools, quick]}
+            tools: {items: [shell, diag]}
+            diag: {items: [shell]}
+            quick: {items: [disk]}
+        """).Boot!);
+
+    [Theory]
+    [InlineData("top", null, true)]
+    [InlineData("quick", null, true)]       // the password menu's default: an unattended machine must boot
+    [InlineData("tools", null, false)]
+    [InlineData("tools", "wrong", false)]
+    [InlineData("tools", "secret", true)]
+    [InlineData("diag", null, false)]       // deeper behind the password: not open by a direct request
+    [InlineData("diag", "secret", true)]
+    [InlineData("nowhere", "secret", false)]
+    public void A_menu_password_guards_every_submenu_behind_it(string menu, string? password, bool opens)
+    {
+        var policy = Guarded();
+        Assert.Equal(opens, policy.MayOpenMenu(policy.Definition.Menus["top"], menu, password));
+    }
+
+    [Fact]
+    public void Without_a_password_every_reachable_submenu_opens()
+    {
+        var policy = new BootPolicy(PxeKit.Server.Options.ConfigFile.Parse("""
+            boot:
+              default: top
+              entries: {disk: {kind: local}}
+              menus: {top: {items: [disk, a]}, a: {items: [disk, b]}, b: {items: [disk]}}
+            """).Boot!);
+        Assert.True(policy.MayOpenMenu(policy.Definition.Menus["top"], "b", null));
+        Assert.False(policy.MayOpenMenu(policy.Definition.Entries["disk"], "a", null));
+    }
+
     [Theory]
     [InlineData("52:54:00:12:34:56", "52:54:00:12:34:56")]
     [InlineData("52-54-00-12-34-56", "52:54:00:12:34:56")]

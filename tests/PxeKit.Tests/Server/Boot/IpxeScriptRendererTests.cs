@@ -249,7 +249,21 @@ public class IpxeScriptRendererTests
             """).Boot!);
         var script = new IpxeScriptRenderer(policy).Render(policy.Decide(Facts("52:54:00:12:34:56"))!, Facts("52:54:00:12:34:56"), ScriptUrl);
         Assert.Contains("item tools Tools >\n", script);
-        Assert.Contains(":tools\nchain --autofree " + ScriptUrl + "&menu=tools || goto pxekit_failed\n", script);
+        Assert.Contains(":tools\nchain --autofree " + ScriptUrl + "&menu=tools&password=${password:uristring} || goto pxekit_failed\n", script);
+    }
+
+    [Fact]
+    public void A_submenu_behind_a_password_asks_for_it_before_chaining()
+    {
+        var policy = new BootPolicy(ConfigFile.Parse("""
+            boot:
+              default: top
+              entries: {disk: {kind: local}}
+              menus: {top: {password: pw, default: disk, items: [disk, tools]}, tools: {items: [disk]}}
+            """).Boot!);
+        var script = new IpxeScriptRenderer(policy).Render(policy.Decide(Facts("52:54:00:12:34:56"))!, Facts("52:54:00:12:34:56"), ScriptUrl);
+        Assert.Contains(":tools\nlogin || goto pxekit_menu\nchain --autofree " + ScriptUrl + "&menu=tools&password=${password:uristring} || goto pxekit_failed\n", script);
+        Assert.DoesNotContain("pw", script.Replace("password", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
 
     [Theory]
