@@ -156,6 +156,63 @@ public sealed class BootPolicyVirtualMachineTests(ITestOutputHelper log)
             Assert.Contains(step, trace.StandardOutput);
     }
 
+    [Fact]
+    public async Task A_memdisk_entry_boots_a_floppy_image_through_syslinuxs_memdisk()
+    {
+        ExternalTool.RequireFile(PxeKit.Server.Hosting.BootRootSetup.MemdiskSource, "syslinux-common");
+        const string mac = "52:54:00:e2:aa:04";
+        var token = Token();
+        var yaml = $$"""
+            boot:
+              entries:
+                dos: {kind: memdisk, title: Floppy image, image: images/fd.img}
+              clients:
+                - {mac: "{{mac}}", boot: dos}
+            """;
+        await using var lab = await DhcpLab.StartAsync(async l =>
+        {
+            await File.WriteAllTextAsync(Path.Combine(l.Directory, "pxekit.yaml"), yaml);
+            Directory.CreateDirectory(Path.Combine(l.Root, "images"));
+            await File.WriteAllBytesAsync(Path.Combine(l.Root, "images", "fd.img"), MarkerFloppy($"{BootAssets.MarkerPrefix} {token}"));
+        }, "--dhcp", "full", "--dhcp-range", "192.0.2.100-192.0.2.150");
+        await using var vm = await QemuMachine.StartAsync(lab.Namespace, Firmware.Bios, new QemuMachineOptions { MacAddress = mac });
+        await WaitAsync(vm, lab, $"{BootAssets.MarkerPrefix} {token}");
+
+        var output = lab.ServerOutput;
+        log.WriteLine(output);
+        // serve copied Debian's memdisk into the root, iPXE loaded it and the image, and the image's boot sector ran.
+        Assert.Contains("Copied memdisk from /usr/lib/syslinux", output);
+        Assert.Contains("GET memdisk: 200", output);
+        Assert.Contains("GET images/fd.img: 200", output);
+    }
+
+    /// <summary>
+    /// A 1.44 MB floppy image (memdisk recognises the size) whose boot sector writes <paramref name="marker"/> to
+    /// COM1 and halts: proof that memdisk emulated the disk and the BIOS booted from it. Hand-assembled 16-bit code:
+    /// <code>
+    ///   cli; cld; xor ax,ax; mov ds,ax; mov si,0x7C17; mov dx,0x3F8
+    /// next: lodsb; test al,al; jz done; out dx,al; jmp next
+    /// done: hlt; jmp done
+    /// msg (at 0x17): marker, CR, LF, 0
+    /// </code>
+    /// </summary>
+    internal static byte[] MarkerFloppy(string marker)
+    {
+        var image = new byte[1_474_560];
+        byte[] code =
+        [
+            0xFA, 0xFC, 0x31, 0xC0, 0x8E, 0xD8, 0xBE, 0x17, 0x7C, 0xBA, 0xF8, 0x03,
+            0xAC, 0x84, 0xC0, 0x74, 0x03, 0xEE, 0xEB, 0xF8,
+            0xF4, 0xEB, 0xFD,
+        ];
+        code.CopyTo(image, 0);
+        var text = System.Text.Encoding.ASCII.GetBytes(marker + "\r\n");
+        text.CopyTo(image, code.Length);
+        image[510] = 0x55;
+        image[511] = 0xAA;
+        return image;
+    }
+
     internal static async Task PrepareAsync(DhcpLab lab, string assets, string bootYaml)
     {
         foreach (var name in new[] { "vmlinuz", "initrd.gz" })
