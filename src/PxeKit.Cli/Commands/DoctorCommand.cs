@@ -227,7 +227,8 @@ internal static class DoctorCommand
             var line = $"{SeverityName(finding.Severity),-7}  {finding.Subject.PadRight(width)}  {finding.Message}";
             output.WriteLine(finding.Fix is null ? line : $"{line} - {finding.Fix}");
         }
-        output.WriteLine($"{Count(FindingSeverity.Error)} errors, {Count(FindingSeverity.Warning)} warnings, {Count(FindingSeverity.Ok)} ok");
+        static string Plural(int n, string word) => n == 1 ? $"1 {word}" : $"{n} {word}s";
+        output.WriteLine($"{Plural(Count(FindingSeverity.Error), "error")}, {Plural(Count(FindingSeverity.Warning), "warning")}, {Count(FindingSeverity.Ok)} ok");
     }
 
     private static async Task<int> RunDhcpAsync(ParseResult parse, CancellationToken cancellation)
