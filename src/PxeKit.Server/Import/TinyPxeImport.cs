@@ -607,7 +607,9 @@ public static class TinyPxeImport
                 var program = Path.GetFileName(entry.Value.Replace('\\', '/')).ToLowerInvariant();
                 var linux = program switch
                 {
-                    "php.exe" or "php-cgi.exe" or "php" => "/usr/bin/php-cgi",
+                    // The CLI, as Tiny PXE Server ran php.exe: parameters arrive in $argv. php-cgi would see the CGI
+                    // variables the server sets and refuse to run without REDIRECT_STATUS (cgi.force_redirect).
+                    "php.exe" or "php-cgi.exe" or "php" => "/usr/bin/php",
                     "python.exe" or "python3.exe" or "python" or "python3" or "py.exe" => "/usr/bin/python3",
                     "powershell.exe" or "pwsh.exe" => "/usr/bin/pwsh",
                     "perl.exe" => "/usr/bin/perl",
@@ -640,7 +642,7 @@ public static class TinyPxeImport
 
         private static string DebianPackage(string program) => program switch
         {
-            "/usr/bin/php-cgi" => "php-cgi",
+            "/usr/bin/php" => "php-cli",
             "/usr/bin/python3" => "python3",
             "/usr/bin/pwsh" => "powershell (Microsoft's repository)",
             "/usr/bin/perl" => "perl",

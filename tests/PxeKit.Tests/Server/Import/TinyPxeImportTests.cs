@@ -154,7 +154,7 @@ public class TinyPxeImportTests
             Args: string.Join(' ', ((YamlSequenceNode)m[new YamlScalarNode("args")]).Children.Select(a => ((YamlScalarNode)a).Value)))).ToList();
         Assert.Equal([(".py", "/usr/bin/python3", "{file}")], entries);
         Assert.Equal("/usr/bin/python3", Assert.Single(options.Scripts).Program);
-        Assert.Contains(result.NotTranslated, l => l.Contains("/usr/bin/php-cgi is not installed here (Debian package php-cgi); install it, then add under scripts: {extension: .php, program: /usr/bin/php-cgi, args: [\"{file}\"]}", StringComparison.Ordinal));
+        Assert.Contains(result.NotTranslated, l => l.Contains("/usr/bin/php is not installed here (Debian package php-cli); install it, then add under scripts: {extension: .php, program: /usr/bin/php, args: [\"{file}\"]}", StringComparison.Ordinal));
         Assert.Contains(result.NotTranslated, l => l.Contains("/usr/bin/pwsh is not installed here", StringComparison.Ordinal));
         Assert.Contains(result.NotTranslated, l => l.StartsWith(@"[web] vbs=C:\Windows\System32\cscript.exe (line 14): Windows Script Host", StringComparison.Ordinal));
         Assert.Contains(result.NotTranslated, l => l.StartsWith("[mydomain.example] (line 17, 1 key): a record for Tiny PXE Server's DNS daemon", StringComparison.Ordinal));
