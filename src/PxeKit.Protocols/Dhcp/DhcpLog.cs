@@ -58,6 +58,9 @@ internal static partial class DhcpLog
     [LoggerMessage(2016, LogLevel.Information, "DHCP loaded {Count} leases")]
     public static partial void LeasesLoaded(ILogger logger, int count);
 
+    [LoggerMessage(2017, LogLevel.Warning, "DHCP dropped {Count} messages over the rate limits ({PerClient}/s per client MAC, {PerSegment}/s per network segment): a client retrying in a loop, or a flood (hostile-inputs D14)")]
+    public static partial void RateLimited(ILogger logger, long count, double perClient, double perSegment);
+
     [LoggerMessage(2050, LogLevel.Warning, "DHCP observer (boot trace) failed on a message from {Mac}; the client is answered regardless")]
     public static partial void ObserverFailed(ILogger logger, string mac, Exception exception);
 }

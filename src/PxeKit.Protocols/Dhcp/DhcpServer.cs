@@ -24,6 +24,8 @@ public sealed partial class DhcpServer
     private readonly Func<IPAddress, CancellationToken, Task<bool>>? _ping;
     private readonly DhcpLeaseTable _leases = new();
     private readonly byte[] _serverIdentifier;
+    private readonly DhcpRateLimiter _rateLimiter;
+    private long _lastRateLog;
 
     /// <param name="ping">Answers whether an address replies to ICMP echo; used before offering a never-leased
     /// address when <see cref="DhcpServerOptions.PingCheck"/> is set.</param>
@@ -39,6 +41,7 @@ public sealed partial class DhcpServer
         _logger = logger;
         _ping = ping;
         _serverIdentifier = options.ServerAddress.GetAddressBytes();
+        _rateLimiter = new DhcpRateLimiter(options.PerClientLimit, options.PerSegmentLimit, time);
         if (options.Mode == DhcpMode.Full)
         {
             var loaded = _store.Load();
@@ -120,7 +123,15 @@ public sealed partial class DhcpServer
             DhcpLog.Dropped(_logger, remote, datagram.Length, reason);
             return;
         }
-        var mac = request!.HardwareAddressText;
+        Span<byte> relay = stackalloc byte[4];
+        if (!request!.RelayAddress.TryWriteBytes(relay, out _))
+            relay.Clear();
+        if (!_rateLimiter.TryAcquire(request.HardwareAddress, relay))
+        {
+            ReportRateLimited();
+            return;
+        }
+        var mac = request.HardwareAddressText;
         if (request.Anomaly is not null)
             DhcpLog.Anomaly(_logger, mac, request.Anomaly);
         ObserveReceived(request);
@@ -131,6 +142,17 @@ public sealed partial class DhcpServer
             await AnswerProxyAsync(endpoint, request, stopping);
         else
             await AnswerFullAsync(endpoint, request, stopping);
+    }
+
+    /// <summary>One warning per ten seconds with the count, however many messages a flood brings.</summary>
+    private void ReportRateLimited()
+    {
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastRateLog);
+        if (last != 0 && _time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(10))
+            return;
+        if (Interlocked.CompareExchange(ref _lastRateLog, now, last) == last)
+            DhcpLog.RateLimited(_logger, _rateLimiter.TakeDropped(), _options.PerClientLimit.PerSecond, _options.PerSegmentLimit.PerSecond);
     }
 
     /// <summary>Why a parsed request is not served (dnsmasq's dhcp_reply checks, hostile-inputs D2, D8), or null.</summary>

@@ -107,8 +107,14 @@ public static partial class ConfigFile
             ["next-server"] = v => dhcp.Boot.NextServer = reader.Address(v, "dhcp.next-server"),
             ["windows-bcd-path"] = v => dhcp.Boot.WindowsBcdPath = reader.String(v, "dhcp.windows-bcd-path"),
             ["subnets"] = v => server.Subnets = reader.Subnets(v, "dhcp.subnets"),
+            ["rate-limit-per-client"] = v => server.PerClientLimit = RateLimit(reader.Int(v, "dhcp.rate-limit-per-client", 0, 1000)),
+            ["rate-limit-per-segment"] = v => server.PerSegmentLimit = RateLimit(reader.Int(v, "dhcp.rate-limit-per-segment", 0, 1_000_000)),
         });
     }
+
+    /// <summary>Messages a second with a burst of five seconds' worth; 0 turns the limit off.</summary>
+    private static PxeKit.Protocols.Dhcp.DhcpRateLimit RateLimit(int perSecond) =>
+        perSecond == 0 ? PxeKit.Protocols.Dhcp.DhcpRateLimit.Off : new(perSecond, perSecond * 5);
 
     /// <summary>Names (bios, efi-x64, ...) and plain architecture numbers, each mapping to a file or URL.</summary>
     private static Dictionary<string, Action<YamlNode>> BootFileKeys(Reader reader, DhcpBootOptions boot)

@@ -140,4 +140,14 @@ public class DoctorCommandTests
         }
         Assert.Contains("--interface nosuch0: no network interface has this name", error.ToString());
     }
+
+    [Fact]
+    public void Rate_limits_are_messages_a_second_with_a_five_second_burst_and_zero_turns_them_off()
+    {
+        var options = ConfigFile.Parse("dhcp: {rate-limit-per-client: 2, rate-limit-per-segment: 0}");
+        Assert.Equal(new PxeKit.Protocols.Dhcp.DhcpRateLimit(2, 10), options.Dhcp.Server.PerClientLimit);
+        Assert.False(options.Dhcp.Server.PerSegmentLimit.IsEnabled);
+        Assert.Contains("'dhcp.rate-limit-per-client' must be between 0 and 1000",
+            Assert.Throws<ConfigurationException>(() => ConfigFile.Parse("dhcp: {rate-limit-per-client: -1}")).Message);
+    }
 }
