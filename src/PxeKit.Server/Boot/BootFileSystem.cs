@@ -192,6 +192,13 @@ public sealed class BootFileSystem
                 refusal = $"path '{name}' leaves the boot root";
                 return null;
             }
+            if (OperatingSystem.IsWindows() && segment.Contains(':', StringComparison.Ordinal))
+            {
+                // "iscsi.ps1::$DATA" is the file itself on NTFS, under a name that no longer ends in .ps1; "x:stream"
+                // is a hidden alternate stream. Neither is a boot file.
+                refusal = $"path '{name}' names an NTFS stream (a ':' after the drive letter)";
+                return null;
+            }
             if (segments.Count == MaxSegments)
             {
                 refusal = $"path '{name}' has more than {MaxSegments} parts";

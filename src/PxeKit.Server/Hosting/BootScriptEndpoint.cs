@@ -28,22 +28,19 @@ internal static partial class BootScriptEndpoint
         foreach (var (name, values) in query)
         {
             if (values.Count > 1 || values.ToString().Length > MaxQueryValue || values.ToString().Any(char.IsControl))
-                return Refuse(logger, client, $"query parameter '{Printable(name)}' is repeated, too long or has control characters", StatusCodes.Status400BadRequest);
+                return Refuse(context, logger, client, $"query parameter '{Printable(name)}' is repeated, too long or has control characters", StatusCodes.Status400BadRequest);
         }
 
         string? mac = null;
         if (query.TryGetValue("mac", out var macText) && !MacAddress.TryNormalize(macText.ToString(), out mac))
-            return Refuse(logger, client, $"'{Printable(macText.ToString())}' is not a MAC address", StatusCodes.Status400BadRequest);
+            return Refuse(context, logger, client, $"'{Printable(macText.ToString())}' is not a MAC address", StatusCodes.Status400BadRequest);
         var platform = ClientPlatform.FromIpxe(query["platform"].ToString(), query["buildarch"].ToString());
         var baseUrl = $"http://{HostForUrl(server)}:{context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}/{configuration.ScriptPath}";
         if (mac is null || platform is null)
         {
             // The MAC from the DHCP-given URL tells the trace which client this address is, before iPXE answers.
             if (mac is not null && trace is not null)
-            {
-                var seen = time.GetUtcNow();
-                trace.Seen(new BootClient { Mac = mac, Address = client, FirstSeen = seen, LastSeen = seen });
-            }
+                SeenOverHttp(trace, mac, client, null, null, time.GetUtcNow());
             // iPXE fills these in itself; `uristring` percent-encodes what could break the URL.
             return Script(context, "#!ipxe\n" +
                 $"chain --autofree {baseUrl}?mac=${{netX/mac}}&platform=${{platform}}&buildarch=${{buildarch}}&uuid=${{uuid}}&hostname=${{hostname:uristring}}\n");
@@ -70,15 +67,12 @@ internal static partial class BootScriptEndpoint
             TftpPort = configuration.Options.Tftp.Port,
         };
         var now = time.GetUtcNow();
-        trace?.Seen(new BootClient
-        {
-            Mac = mac, Uuid = uuid, Address = client, Architecture = platform.Value.Architecture,
-            Hostname = configured?.Hostname, FirstSeen = now, LastSeen = now,
-        });
+        if (trace is not null)
+            SeenOverHttp(trace, mac, client, platform.Value.Architecture, configured?.Hostname, now);
 
         var decision = policy.Decide(facts);
         if (decision is null)
-            return Refuse(logger, client, $"no boot client, group or boot.default names {mac}; nothing to boot", StatusCodes.Status404NotFound, trace, facts, now);
+            return Refuse(context, logger, client, $"no boot client, group or boot.default names {mac}; nothing to boot", StatusCodes.Status404NotFound, trace, facts, now);
 
         var scriptUrl = $"{baseUrl}?mac={mac}&platform={platform.Value.Firmware}&buildarch={platform.Value.BuildArch}"
             + (uuid is null ? "" : $"&uuid={uuid}");
@@ -95,7 +89,7 @@ internal static partial class BootScriptEndpoint
         {
             var typed = query["password"].ToString();
             if (!policy.ReachableMenus(decision.Target).Contains(menuName))
-                return Refuse(logger, client, $"{mac} asked for menu '{Printable(menuName)}', which its own boot target '{decision.Target.Name}' does not offer", StatusCodes.Status403Forbidden, trace, facts, now);
+                return Refuse(context, logger, client, $"{mac} asked for menu '{Printable(menuName)}', which its own boot target '{decision.Target.Name}' does not offer", StatusCodes.Status403Forbidden, trace, facts, now);
             if (!policy.MayOpenMenu(decision.Target, menuName, typed, decision.MenuDefault))
                 return WrongPassword(context, logger, trace, now, mac, client, menuName, $"menu '{menuName}'", scriptUrl);
             var menu = policy.Definition.Menus[menuName];
@@ -108,7 +102,7 @@ internal static partial class BootScriptEndpoint
             else
             {
                 if (!menu.Targets.Contains(entryName) || policy.Definition.Entries.GetValueOrDefault(entryName) is not { } entry)
-                    return Refuse(logger, client, $"{mac} asked for entry '{Printable(entryName)}', which menu '{menu.Name}' does not offer", StatusCodes.Status403Forbidden, trace, facts, now);
+                    return Refuse(context, logger, client, $"{mac} asked for entry '{Printable(entryName)}', which menu '{menu.Name}' does not offer", StatusCodes.Status403Forbidden, trace, facts, now);
                 if (menu.Password is { } password && entryName != menuDefault && !BootPolicy.PasswordMatches(password, typed))
                     return WrongPassword(context, logger, trace, now, mac, client, menu.Name, $"'{entryName}' in menu '{menu.Name}'", $"{scriptUrl}&menu={menu.Name}");
                 script = ipxe.RenderEntry(entry, facts, $"{scriptUrl}&menu={menu.Name}", decision.Reason);
@@ -120,6 +114,27 @@ internal static partial class BootScriptEndpoint
         trace?.Record(new BootEvent(now, BootEventKind.ScriptRendered, mac, client, Requested: PathAndQuery(context),
             Served: decision.Target.Name, Detail: $"{platform.Value.Name}: {what}"));
         return Script(context, script);
+    }
+
+    /// <summary>
+    /// What a script request may tell the trace. Its query is anyone's claim (any host can send ?mac=VICTIM), so it
+    /// fills in only what nothing better has: an address or architecture for a client that has none yet. It never
+    /// moves a known client to the asker's address, and its UUID is used for this request only: stored under the
+    /// MAC, it could make another machine match a UUID rule.
+    /// </summary>
+    private static void SeenOverHttp(IBootTrace trace, string mac, IPAddress? client, ushort? architecture, string? configuredName, DateTimeOffset now)
+    {
+        var known = trace.FindByMac(mac);
+        var address = known?.Address is null && client is not null && trace.MacForAddress(client) is null ? client : null;
+        trace.Seen(new BootClient
+        {
+            Mac = mac,
+            Address = address,
+            Architecture = known?.Architecture is null ? architecture : null,
+            Hostname = configuredName,
+            FirstSeen = now,
+            LastSeen = now,
+        });
     }
 
     /// <summary>A template file from the root, filled in for the asking client.</summary>
@@ -149,18 +164,25 @@ internal static partial class BootScriptEndpoint
             + $"chain --autofree {backUrl}\n", StatusCodes.Status403Forbidden);
     }
 
-    private static IResult Refuse(ILogger logger, IPAddress? client, string reason, int status, IBootTrace? trace = null, ClientFacts? facts = null, DateTimeOffset now = default)
+    private static IResult Refuse(HttpContext context, ILogger logger, IPAddress? client, string reason, int status, IBootTrace? trace = null, ClientFacts? facts = null, DateTimeOffset now = default)
     {
         LogRefused(logger, client, reason);
         if (trace is not null && facts is not null)
             trace.Record(new BootEvent(now, BootEventKind.ScriptRendered, facts.Mac, client, Detail: "refused: " + reason));
-        return Results.Text(IpxeScriptRenderer.Refusal(reason), "text/plain; charset=utf-8", Encoding.UTF8, status);
+        return Script(context, IpxeScriptRenderer.Refusal(reason), status);
     }
 
     private static IResult Script(HttpContext context, string script, int status = StatusCodes.Status200OK)
     {
         // Scripts differ per client and per request: no cache may hand one client another's script.
         context.Response.Headers.CacheControl = "no-store";
+        if (status >= StatusCodes.Status400BadRequest && context.Request.Headers.UserAgent.ToString().StartsWith("iPXE/", StringComparison.OrdinalIgnoreCase))
+        {
+            // iPXE throws away the body of an answer that is not 2xx, so the reason would never reach the machine's
+            // screen: iPXE gets 200 and the script's own `exit 1` fails its chain; the status travels in a header.
+            context.Response.Headers["X-PxeKit-Status"] = status.ToString(CultureInfo.InvariantCulture);
+            status = StatusCodes.Status200OK;
+        }
         return Results.Text(script, "text/plain; charset=utf-8", Encoding.UTF8, status);
     }
 

@@ -33,9 +33,10 @@ internal sealed class DhcpTraceObserver(IBootTrace trace, TimeProvider time) : I
                 Mac = mac,
                 Uuid = client.Uuid?.ToString("D"),
                 Architecture = client.Architecture,
-                // A REQUEST names the address the client is about to use (option 50) when it has none yet.
-                Address = address ?? (exchange.MessageType == DhcpMessageType.Request && !exchange.IsReply
-                    ? request.GetAddress(DhcpOptionCode.RequestedIpAddress) : null),
+                // A REQUEST names the address the client is about to use (option 50): in proxy mode the only sign of
+                // it we see. It is a claim, not a grant, so it binds only an address no other client holds, for a
+                // client that has none yet; our own ACK (yiaddr) always wins.
+                Address = address ?? RequestedAddress(exchange, request, mac),
                 VendorClass = client.VendorClass,
                 UserClass = UserClass(request),
                 Hostname = request.TryGetOption(DhcpOptionCode.HostName, out var v12) ? DhcpText.SanitizeHostName(v12) : null,
@@ -51,6 +52,14 @@ internal sealed class DhcpTraceObserver(IBootTrace trace, TimeProvider time) : I
             // Firmware starts a boot with its DISCOVER; iPXE's and the booted system's continue it.
             StartsBoot = kind == BootEventKind.DhcpDiscover && (client.IsPxeClient || client.IsHttpClient) && !client.IsIpxe,
         });
+    }
+
+    private IPAddress? RequestedAddress(in DhcpExchange exchange, DhcpPacket request, string mac)
+    {
+        if (exchange.MessageType != DhcpMessageType.Request || exchange.IsReply
+            || request.GetAddress(DhcpOptionCode.RequestedIpAddress) is not { } requested)
+            return null;
+        return trace.MacForAddress(requested) is null && trace.FindByMac(mac)?.Address is null ? requested : null;
     }
 
     private static BootEventKind Kind(in DhcpExchange exchange) => exchange switch

@@ -41,7 +41,9 @@ internal static partial class HttpBootFiles
             if (request.Query.TryGetValue("mac", out var values) && values.Count == 1
                 && MacAddress.TryNormalize(values[0], out var mac))
             {
-                if (address is not null && trace.MacForAddress(address) != mac)
+                // A query is anyone's claim: it may bind an address to a MAC the server has no address for yet
+                // (DHCP off), never move a known client to the asker's address.
+                if (address is not null && trace.MacForAddress(address) is null && trace.FindByMac(mac)?.Address is null)
                     trace.Seen(new BootClient { Mac = mac, Address = address, LastSeen = time.GetUtcNow() });
                 return mac;
             }

@@ -70,6 +70,11 @@ internal static partial class HttpBootFiles
         }
         if (scripts.ForFile(lookup) is { } script)
             return scripts.Run(script, lookup); // a server-side script runs; its source is never served
+        if (scripts.IsScriptCopy(lookup))
+        {
+            LogRefused(logger, client, Printable(requested), $"'{lookup.MappedName}' is a copy of a server-side script (an editor's backup); its source is not served");
+            return Results.StatusCode(StatusCodes.Status403Forbidden);
+        }
 
         if (lookup.MatchedIgnoringCase)
             LogCaseInsensitive(logger, client, requested, lookup.MappedName!);

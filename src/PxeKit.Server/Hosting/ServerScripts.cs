@@ -68,7 +68,29 @@ internal sealed partial class ServerScripts
     {
         if (!lookup.IsFound || lookup.Content is not null || _scripts.Count == 0)
             return null;
-        return ForName(lookup.MappedName) ?? ForName(lookup.FullPath);
+        return ForName(lookup.MappedName) ?? ForName(lookup.FullPath) ?? ForName(lookup.RequestedName);
+    }
+
+    /// <summary>An editor's copy of a script (<c>iscsi.ps1~</c>, <c>iscsi.ps1.bak</c>, vim's <c>.iscsi.ps1.swp</c>):
+    /// the script's source under a name that does not end in its extension, never to be served.</summary>
+    public bool IsScriptCopy(BootFileLookup lookup)
+    {
+        if (!lookup.IsFound || lookup.Content is not null || _scripts.Count == 0)
+            return false;
+        foreach (var name in new[] { lookup.MappedName, lookup.FullPath, lookup.RequestedName })
+        {
+            if (name is null)
+                continue;
+            foreach (var script in _scripts)
+            {
+                if (script.Extension is not { } extension)
+                    continue;
+                var at = name.LastIndexOf(extension, StringComparison.OrdinalIgnoreCase);
+                if (at >= 0 && at + extension.Length < name.Length && name[at + extension.Length] is '~' or '.' or '#' or '-' or '_')
+                    return true;
+            }
+        }
+        return false;
     }
 
     private ServerScriptOptions? ForName(string? name)

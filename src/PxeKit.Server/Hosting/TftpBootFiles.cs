@@ -23,6 +23,12 @@ internal sealed partial class TftpBootFiles(LiveBootConfiguration live, ServerSc
                 return TftpOpenResult.Refused(TftpErrorCode.FileNotFound, "file not found", lookup.Reason!);
         }
 
+        if (scripts.IsScriptCopy(lookup))
+        {
+            RecordRefusal(client, requestedName, BootEventKind.TftpRefused, $"'{lookup.MappedName}' is a copy of a server-side script");
+            return TftpOpenResult.Refused(TftpErrorCode.AccessViolation, "access violation",
+                $"'{lookup.MappedName}' is a copy of a server-side script (an editor's backup); its source is never sent");
+        }
         if (scripts.ForFile(lookup) is { } script)
         {
             // Its source may hold secrets, and running it here would hold the TFTP loop for seconds: HTTP only.

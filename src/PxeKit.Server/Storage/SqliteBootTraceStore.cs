@@ -188,7 +188,13 @@ public sealed partial class SqliteBootTraceStore : IBootTrace, IBootTraceQuery, 
                 };
                 _clients[mac] = merged;
                 if (address is not null)
+                {
+                    // One address per client: the old binding goes, or a client walking through addresses (spoofed
+                    // REQUESTs) would grow the map without bound.
+                    if (known?.Address is { } old && !old.Equals(address))
+                        _addresses.TryRemove(new KeyValuePair<IPAddress, string>(old, mac));
                     _addresses[address] = mac;
+                }
                 if (_clients.Count > MaxClientsInMemory)
                     ForgetLeastRecentlySeen();
             }

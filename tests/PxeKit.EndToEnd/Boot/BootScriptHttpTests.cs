@@ -258,6 +258,25 @@ public sealed partial class BootScriptHttpTests
         Assert.Equal("#!ipxe\necho from-the-file\n", File.ReadAllText(Path.Combine(server.Root, "boot.ipxe")));
     }
 
+    [Theory]
+    [InlineData("/boot.ipxe?mac=not-a-mac", 400, "is not a MAC address")]
+    [InlineData("/boot.ipxe?mac=52:54:00:12:34:56&platform=efi&buildarch=x86_64&menu=other", 403, "does not offer")]
+    [InlineData("/boot.ipxe?mac=52:54:00:12:34:56&platform=efi&buildarch=x86_64&menu=locked&entry=secret&password=wrong", 403, "wrong password")]
+    public async Task Ipxe_gets_a_refusal_with_status_200_so_that_it_runs_the_echo_and_the_real_status_in_a_header(string target, int status, string shown)
+    {
+        // iPXE drops the body of any answer that is not 2xx: the reason would never reach the machine's screen.
+        await using var server = await PxeKitProcess.StartAsync(LabYaml);
+
+        var ipxe = await RawHttp.SendAsync(server.HttpPort, "GET", target, TimeSpan.FromSeconds(15), "User-Agent: iPXE/1.0.0+git-20190125");
+        var curl = await GetAsync(server, target);
+
+        Assert.Equal(200, ipxe.Status);
+        Assert.Equal(status.ToString(System.Globalization.CultureInfo.InvariantCulture), ipxe.Header("X-PxeKit-Status"));
+        Assert.Contains(shown, Body(ipxe), StringComparison.Ordinal);
+        Assert.StartsWith("#!ipxe\necho PxeKit: ", Body(ipxe), StringComparison.Ordinal);
+        Assert.Equal(status, curl.Status);
+    }
+
     internal static Task<RawHttpResponse> GetAsync(PxeKitProcess server, string target) =>
         RawHttp.SendAsync(server.HttpPort, "GET", target, TimeSpan.FromSeconds(15));
 

@@ -85,6 +85,10 @@ public sealed class ServerScriptFixture : IAsyncLifetime
             Write("hold.one", "echo $$ > ../hold.pid; while [ ! -e ../release ]; do sleep 0.1; done; echo '#!ipxe'; echo 'echo held'");
             Write("gone.one", "echo $$ > ../gone.pid; sleep 120 & echo $! > ../gone-child.pid; wait");
             File.CreateSymbolicLink(Path.Combine(root, "iscsi.txt"), Path.Combine(root, "iscsi.sh"));
+            // What editors leave beside a script they saved: its source under names that do not end in .sh.
+            Write("iscsi.sh~", IscsiScript);
+            Write("iscsi.sh.bak", IscsiScript);
+            Write(".iscsi.sh.swp", IscsiScript);
         });
     }
 
@@ -309,6 +313,25 @@ public sealed class ServerScriptTests(ServerScriptFixture fixture) : IClassFixtu
 
         Assert.DoesNotContain(ServerScriptFixture.SourceSecret, response.WireText, StringComparison.Ordinal);
         Assert.DoesNotContain("TargetName=\"$1\"", response.WireText, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/iscsi.sh~")]
+    [InlineData("/iscsi.sh.bak")]
+    [InlineData("/.iscsi.sh.swp")]
+    public async Task An_editors_copy_of_a_script_is_refused_not_served(string target)
+    {
+        var response = await GetAsync(target);
+
+        Assert.Equal(403, response.Status);
+        Assert.DoesNotContain(ServerScriptFixture.SourceSecret, response.WireText, StringComparison.Ordinal);
+        Assert.True(await Server.WaitForOutputAsync("is a copy of a server-side script (an editor's backup)", Wait), Server.Output);
+
+        using var client = new RawTftpClient();
+        client.Send(Server.TftpEndPoint, RawTftpClient.Rrq(target.TrimStart('/')));
+        var answer = await client.ReceiveAsync(TimeSpan.FromSeconds(10));
+        Assert.NotNull(answer);
+        Assert.Equal(5, RawTftpClient.Opcode(answer.Value.Data)); // ERROR, never DATA
     }
 
     [Fact]

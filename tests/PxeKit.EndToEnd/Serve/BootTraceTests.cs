@@ -80,6 +80,31 @@ public sealed class BootTraceTests
         }
     }
 
+    [Fact]
+    public async Task A_query_from_another_host_cannot_move_a_known_client_to_its_address()
+    {
+        var curl = ExternalTool.Require("curl", "curl");
+        await using var server = await PxeKitProcess.StartAsync("", root => File.WriteAllText(Path.Combine(root, "f.txt"), "x"));
+        Assert.Equal("200", (await ExternalTool.RunAsync(curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", $"{server.HttpBase}f.txt?mac={Mac}"], Limit)).StandardOutput);
+        // Another host (127.0.0.2 on loopback) claims the same MAC.
+        Assert.Equal("200", (await ExternalTool.RunAsync(curl, ["-sS", "--interface", "127.0.0.2", "-o", "/dev/null", "-w", "%{http_code}", $"{server.HttpBase}f.txt?mac={Mac}"], Limit)).StandardOutput);
+
+        var dataDir = Path.Combine(server.Directory, "data");
+        var deadline = DateTime.UtcNow + Limit;
+        while (true)
+        {
+            var run = await PxeKitAsync(server, "trace", Mac, "--data-dir", dataDir, "--json");
+            if (run.ExitCode == 0 && JsonDocument.Parse(run.StandardOutput).RootElement.GetProperty("boots").EnumerateArray()
+                    .SelectMany(b => b.GetProperty("events").EnumerateArray()).Count() >= 2)
+                break;
+            Assert.True(DateTime.UtcNow < deadline, "the trace never held both requests\n" + run.Describe());
+            await Task.Delay(200);
+        }
+        var clients = await PxeKitAsync(server, "clients", "--data-dir", dataDir, "--json");
+        var client = Assert.Single(JsonDocument.Parse(clients.StandardOutput).RootElement.EnumerateArray());
+        Assert.Equal((Mac, "127.0.0.1"), (client.GetProperty("mac").GetString(), client.GetProperty("address").GetString()));
+    }
+
     private static Task<ExternalTool.Result> PxeKitAsync(PxeKitProcess server, params string[] arguments) =>
         ExternalTool.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "pxekit.dll"), .. arguments], Limit,
             workingDirectory: server.Directory);

@@ -282,4 +282,16 @@ public sealed class SqliteBootTraceStoreTests : IDisposable
     [InlineData("${mac}")]
     [InlineData("5254.0012.345")]
     public void Text_that_is_not_a_mac_is_refused(string text) => Assert.False(MacAddress.TryNormalize(text, out _));
+
+    [Fact]
+    public async Task A_client_that_moves_leaves_no_binding_behind_so_the_address_map_stays_bounded()
+    {
+        await using var store = Open();
+        for (var i = 1; i <= 200; i++)
+            store.Seen(new BootClient { Mac = Mac, Address = System.Net.IPAddress.Parse($"10.0.{i / 256}.{i % 256}") });
+
+        Assert.Equal(Mac, store.MacForAddress(System.Net.IPAddress.Parse("10.0.0.200")));
+        Assert.Null(store.MacForAddress(System.Net.IPAddress.Parse("10.0.0.1")));
+        Assert.Null(store.MacForAddress(System.Net.IPAddress.Parse("10.0.0.199")));
+    }
 }
