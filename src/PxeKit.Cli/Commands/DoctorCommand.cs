@@ -2,10 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using PxeKit.Server.Boot;
 using PxeKit.Server.Boot.Diagnosis;
 using PxeKit.Server.Hosting;
 using PxeKit.Server.Options;
+using PxeKit.Server.Storage;
 
 namespace PxeKit.Cli.Commands;
 
@@ -50,7 +52,7 @@ internal static class DoctorCommand
 
     private static readonly Option<int> MaxEventsOption = new("--events")
     {
-        Description = "How many of the client's most recent events to read (default 500).",
+        Description = "How many of the client's most recent events to read, across as many boots as they span (default 500).",
         DefaultValueFactory = _ => 500,
     };
 
@@ -59,8 +61,8 @@ internal static class DoctorCommand
         Description = "The client's MAC address (52:54:00:12:34:56; hyphens, dots and bare hex are accepted).",
     };
 
-    /// <param name="openTraceReader">Opens the boot traces in a data directory, or returns null when there are none.
-    /// The default opens nothing yet: the trace store is not part of PxeKit until the SQLite store lands.</param>
+    /// <param name="openTraceReader">Opens the boot traces in a data directory, or returns null when there are none;
+    /// the default opens the <c>traces.db</c> that <c>pxekit serve</c> writes there.</param>
     public static Command Create(Func<string, IBootTraceQuery?>? openTraceReader = null)
     {
         var dhcp = new Command("dhcp", "Send a PXE DISCOVER and list every DHCP and proxyDHCP server that answers, with what it offered.")
@@ -91,11 +93,10 @@ internal static class DoctorCommand
         return doctor;
     }
 
-    /// <summary>No trace store exists in PxeKit yet; when it does, this opens it (the SQLite file in the data directory).</summary>
     /// <summary>The boot traces <c>pxekit serve</c> recorded in the data directory, read-only; null when there are none.</summary>
     private static IBootTraceQuery? OpenTraceStore(string dataDirectory)
     {
-        var reader = new PxeKit.Server.Storage.SqliteBootTraceReader(dataDirectory);
+        var reader = new SqliteBootTraceReader(dataDirectory);
         return reader.Exists ? reader : null;
     }
 
@@ -162,13 +163,31 @@ internal static class DoctorCommand
             error.WriteLine($"pxekit: no boot traces in {dataDirectory}");
             return 1;
         }
-        var client = reader.FindClient(mac)?.Client;
+        BootClient? client;
+        List<BootEvent> events;
+        try
+        {
+            client = reader.FindClient(mac)?.Client;
+            events = client is null ? [] : RecentEvents(reader, mac, maxEvents);
+        }
+        catch (SqliteException e)
+        {
+            // As `pxekit trace` says it: the server runs as root and creates traces.db 0600.
+            var hint = e.SqliteErrorCode == 14 ? " (SQLITE_CANTOPEN: the server runs as root and keeps it 0600; try sudo)" : "";
+            error.WriteLine($"pxekit: cannot read {Path.Combine(dataDirectory, SqliteBootTraceReader.FileName)}: {e.Message.TrimEnd('.')}{hint}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"pxekit: cannot read {Path.Combine(dataDirectory, SqliteBootTraceReader.FileName)}: {e.Message}{(e is UnauthorizedAccessException ? " (the server runs as root and keeps it 0600; try sudo)" : "")}");
+            return 1;
+        }
         if (client is null)
         {
             error.WriteLine($"pxekit: no boot traces of {mac} in {dataDirectory}");
             return 1;
         }
-        var findings = TraceDiagnosis.Explain(client, RecentEvents(reader, mac, maxEvents), configuration.Files);
+        var findings = TraceDiagnosis.Explain(client, events, configuration.Files);
         Print(parse, parse.GetValue(TraceJsonOption), $"boot trace of {mac}, root {configuration.Files.Root}", findings);
         return findings.Any(f => f.Severity == FindingSeverity.Error) ? 1 : 0;
     }
@@ -176,9 +195,15 @@ internal static class DoctorCommand
     /// <summary>The client's newest events, oldest first, at most <paramref name="maxEvents"/>, across its boots.</summary>
     private static List<BootEvent> RecentEvents(IBootTraceQuery reader, string mac, int maxEvents)
     {
-        // A boot is rarely more than a few dozen events; 50 boots cover any --events a person asks for.
-        var events = reader.Boots(mac, 50).SelectMany(boot => boot.Events).ToList();
-        return events.Count > maxEvents ? events[^maxEvents..] : events;
+        // Boots are read newest first in doubling batches until they hold maxEvents events, the client has no older
+        // boots, or there are as many boots as events asked for (every boot has at least one event).
+        for (var boots = Math.Min(50, maxEvents); ; boots = Math.Min(boots * 2, maxEvents))
+        {
+            var read = reader.Boots(mac, boots);
+            var events = read.SelectMany(boot => boot.Events).ToList();
+            if (events.Count >= maxEvents || read.Count < boots || boots >= maxEvents)
+                return events.Count > maxEvents ? events[^maxEvents..] : events;
+        }
     }
 
     private static string SeverityName(FindingSeverity severity) => severity switch

@@ -25,8 +25,10 @@ public sealed class TinyPxeIniException(string message) : Exception(message);
 /// file (a binary is not a config.ini). A key repeated within a section keeps the last value with a warning;
 /// whether pxesrv.exe keeps the first or the last is not documented in any source we found, so the warning says so.
 /// Lines without <c>=</c> and keys before any section are skipped with a warning, as Windows skips them.
-/// Encodings: UTF-8 (with or without BOM), UTF-16 with BOM (Notepad's "Unicode"), otherwise Latin-1, close to the
-/// Windows-1252 that pxesrv.exe writes on Western systems.
+/// Encodings: UTF-8 (with or without BOM), UTF-16 with BOM (Notepad's "Unicode"), otherwise Windows-1252, what
+/// pxesrv.exe writes on Western systems (not Latin-1: 0x80-0x9F are its dashes and quotes, e.g. "Windows 10 – Setup",
+/// and Latin-1 would make them control characters). The five bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F,
+/// 0x90, 0x9D) decode to C1 control characters, which refuse the file.
 /// </remarks>
 public sealed class TinyPxeIni
 {
@@ -72,15 +74,20 @@ public sealed class TinyPxeIni
         return ParseText(Decode(bytes), name);
     }
 
+    /// <summary>Windows-1252 from the code-page tables in the shared framework (managed data, so it works with
+    /// invariant globalization); taken from the provider, not registered process-wide.</summary>
+    private static readonly Encoding Windows1252 = CodePagesEncodingProvider.Instance.GetEncoding(1252)
+        ?? throw new InvalidOperationException("the Windows-1252 code page is missing from System.Text.Encoding.CodePages");
+
     private static string Decode(ReadOnlySpan<byte> bytes)
     {
         if (bytes.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
-            return StrictUtf8(bytes[3..]) ?? Encoding.Latin1.GetString(bytes[3..]);
+            return StrictUtf8(bytes[3..]) ?? Windows1252.GetString(bytes[3..]);
         if (bytes.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]))
             return Encoding.Unicode.GetString(bytes[2..]);
         if (bytes.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]))
             return Encoding.BigEndianUnicode.GetString(bytes[2..]);
-        return StrictUtf8(bytes) ?? Encoding.Latin1.GetString(bytes);
+        return StrictUtf8(bytes) ?? Windows1252.GetString(bytes);
     }
 
     private static string? StrictUtf8(ReadOnlySpan<byte> bytes)

@@ -6,7 +6,8 @@ namespace PxeKit.Server.Import;
 /// A small ordered YAML tree written as text, so every translated key can carry the comment that says where it came
 /// from (YamlDotNet's emitter writes no comments). Scalars are always single-quoted unless the importer made them
 /// itself (numbers, booleans, modes): single quotes keep <c>\</c>, <c>:</c>, <c>#</c>, <c>{</c> and <c>@</c> literal,
-/// and the only escape is <c>''</c> for a quote.
+/// and the only escape is <c>''</c> for a quote. A value with a line break or a control character is double-quoted
+/// with <c>\u</c> escapes instead (see <see cref="YamlScalar.Quoted"/>).
 /// </summary>
 internal sealed class YamlMap
 {
@@ -115,8 +116,24 @@ internal sealed class YamlList
 /// <summary>A scalar as it is written in the file.</summary>
 internal sealed record YamlScalar(string Text)
 {
-    /// <summary>Text from the ini: always single-quoted.</summary>
-    public static YamlScalar Quoted(string value) => new("'" + value.Replace("'", "''", StringComparison.Ordinal) + "'");
+    /// <summary>Text from the ini: single-quoted; double-quoted with <c>\uXXXX</c> escapes when it holds a line break or
+    /// a control character, which a single-quoted scalar would fold or carry onto a line of its own.</summary>
+    public static YamlScalar Quoted(string value)
+    {
+        if (!value.Any(IsBreakOrControl))
+            return new("'" + value.Replace("'", "''", StringComparison.Ordinal) + "'");
+        var text = new StringBuilder("\"");
+        foreach (var c in value)
+        {
+            if (c is '"' or '\\')
+                text.Append('\\').Append(c);
+            else if (IsBreakOrControl(c))
+                text.Append("\\u").Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+            else
+                text.Append(c);
+        }
+        return new(text.Append('"').ToString());
+    }
 
     /// <summary>A value the importer made itself (a number, true/false, a mode name), written plain.</summary>
     public static YamlScalar Plain(string value) => new(value);
@@ -128,8 +145,17 @@ internal sealed record YamlScalar(string Text)
     public static string Key(string key) =>
         key.Length > 0 && key.All(c => c is (>= 'a' and <= 'z') or '-') ? key : Quoted(key).Text;
 
-    /// <summary>Comments are one line: the ini's values cannot hold a line break (the reader splits on them), and a
-    /// stray carriage return or tab is shown as a space.</summary>
+    /// <summary>Comments are one line: a line break would end the comment and turn the rest into YAML. The ini
+    /// reader splits lines on LF only, so a value can still hold what YamlDotNet also reads as a line break (U+0085,
+    /// U+2028, U+2029, a lone CR); those and other control characters, and tabs, are shown as a space.</summary>
     public static string CommentText(string comment) =>
-        comment.Replace('\r', ' ').Replace('\n', ' ').Replace('\t', ' ');
+        string.Create(comment.Length, comment, static (span, text) =>
+        {
+            for (var i = 0; i < text.Length; i++)
+                span[i] = IsBreakOrControl(text[i]) || text[i] == '\t' ? ' ' : text[i];
+        });
+
+    /// <summary>C0 and C1 controls but tab (U+0085, NEL, among them), and the line and paragraph separators: YamlDotNet
+    /// reads U+0085, U+2028 and U+2029 as line breaks, as YAML 1.1 does.</summary>
+    private static bool IsBreakOrControl(char c) => (char.IsControl(c) && c != '\t') || c is '\u2028' or '\u2029';
 }

@@ -150,4 +150,71 @@ public sealed class DoctorCommandTests : IDisposable
         Assert.Equal(1, unknownCode);
         Assert.Contains("no boot traces of 52:54:00:00:00:01", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Doctor_trace_on_a_traces_db_that_is_not_a_database_says_so_in_one_sentence_and_exits_1()
+    {
+        var config = Config("");
+        var data = Directory.CreateDirectory(Path.Combine(directory, "data")).FullName;
+        File.WriteAllBytes(Path.Combine(data, "traces.db"), [.. Enumerable.Repeat((byte)0x5A, 4096)]);
+
+        var (code, output, error) = Run("doctor", "trace", "52:54:00:12:34:56", "-c", config);
+
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Matches($@"^pxekit: cannot read {System.Text.RegularExpressions.Regex.Escape(Path.Combine(data, "traces.db"))}: .*not a database[^\n]*\n$", error.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void Doctor_trace_on_a_traces_db_it_may_not_open_says_try_sudo_and_exits_1()
+    {
+        // Tests run as root, where a 0600 file opens anyway: the reader fails as SQLite fails for another user.
+        var config = Config("");
+        var trace = new FakeTraces(() => throw new Microsoft.Data.Sqlite.SqliteException("SQLite Error 14: 'unable to open database file'.", 14));
+
+        var (code, _, error) = Run(new RootCommand { DoctorCommand.Create(_ => trace) }, "doctor", "trace", "52:54:00:12:34:56", "-c", config);
+
+        Assert.Equal(1, code);
+        Assert.Equal($"pxekit: cannot read {Path.Combine(directory, "data", "traces.db")}: SQLite Error 14: 'unable to open database file' (SQLITE_CANTOPEN: the server runs as root and keeps it 0600; try sudo)" + Environment.NewLine, error);
+    }
+
+    [Fact]
+    public void Doctor_trace_reads_as_many_boots_as_the_events_asked_for_span()
+    {
+        // 400 boots of 5 events: --events 1000 needs the newest 200 boots, more than the 50 read before.
+        var config = Config("");
+        var trace = new FakeTraces(null, boots: 400, eventsPerBoot: 5);
+
+        Run(new RootCommand { DoctorCommand.Create(_ => trace) }, "doctor", "trace", "52:54:00:12:34:56", "-c", config, "--events", "1000");
+
+        Assert.True(trace.EventsRead >= 1000, $"{trace.EventsRead} events read");
+        Assert.True(trace.EventsRead < 2000, $"{trace.EventsRead} events read: far more boots than needed");
+    }
+
+    private sealed class FakeTraces(Action? fail, int boots = 1, int eventsPerBoot = 1) : IBootTraceQuery
+    {
+        private const string Mac = "52:54:00:12:34:56";
+
+        public int EventsRead { get; private set; }
+
+        public TracedClient? FindClient(string mac)
+        {
+            fail?.Invoke();
+            return new TracedClient(new BootClient { Mac = Mac, Architecture = 0, FirstSeen = DateTimeOffset.UnixEpoch, LastSeen = DateTimeOffset.UnixEpoch }, boots);
+        }
+
+        public IReadOnlyList<TracedBoot> Boots(string mac, int count)
+        {
+            var newest = Enumerable.Range(Math.Max(0, boots - count), Math.Min(count, boots)).Select(number => new TracedBoot(number,
+                [.. Enumerable.Range(0, eventsPerBoot).Select(i => new BootEvent(DateTimeOffset.UnixEpoch.AddMinutes(number * 20 + i), BootEventKind.ProxyOffer, Mac, null, Served: "undionly.kpxe") { StartsBoot = i == 0 })])).ToList();
+            EventsRead = newest.Sum(b => b.Events.Count);
+            return newest;
+        }
+
+        public IReadOnlyList<TracedClient> Clients() => throw new NotSupportedException();
+
+        public IReadOnlyList<TracedBoot> BootsWithoutMac(System.Net.IPAddress address, int count) => throw new NotSupportedException();
+
+        public IReadOnlyList<BootEvent> EventsSince(DateTimeOffset since, int limit) => throw new NotSupportedException();
+    }
 }

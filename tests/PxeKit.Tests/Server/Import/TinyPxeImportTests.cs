@@ -241,4 +241,39 @@ public class TinyPxeImportTests
         Assert.Contains(result.Warnings, w => w.StartsWith("line 3: [dhcp] FILENAME repeats line 2", StringComparison.Ordinal));
         Assert.Contains("# warning: line 3:", result.Yaml, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData('\u2028')]
+    [InlineData('\u2029')]
+    public void A_line_separator_in_an_ini_value_cannot_inject_yaml(char separator)
+    {
+        // YamlDotNet ends a line at U+2028 and U+2029 (and U+0085, which the ini reader refuses as a control
+        // character): written raw, the value would end the "# from [dhcp] filename=..." comment above it.
+        var value = $"undionly.kpxe{separator}root: /etc";
+        var result = ImportText($"[dhcp]\nfilename={value}\n");
+
+        var options = Load(result.Yaml);
+
+        Assert.NotEqual("/etc", options.Root);
+        Assert.Equal(value, options.Dhcp.Boot.Files[ClientArchitecture.BiosX86]);
+    }
+
+    [Theory]
+    [InlineData('\u0085')]
+    [InlineData('\u2028')]
+    [InlineData('\u2029')]
+    [InlineData('\r')]
+    [InlineData('\n')]
+    public void Yaml_text_keeps_line_breaks_out_of_comments_and_escapes_them_in_scalars(char lineBreak)
+    {
+        var map = new YamlMap();
+        map.Set("data-dir", YamlScalar.Quoted($"a{lineBreak}root: /etc 'x' \"y\" \\z"), $"from a{lineBreak}root: /etc");
+        var text = new StringBuilder();
+        map.Write(text, 0);
+
+        var options = Load(text.ToString());
+
+        Assert.Equal("boot", options.Root);
+        Assert.Equal($"a{lineBreak}root: /etc 'x' \"y\" \\z", options.DataDirectory);
+    }
 }

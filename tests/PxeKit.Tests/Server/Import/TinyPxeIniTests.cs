@@ -31,6 +31,35 @@ public class TinyPxeIniTests
     }
 
     [Fact]
+    public void Windows_1252_dashes_quotes_and_ellipsis_written_by_pxesrv_are_read_as_such()
+    {
+        // "Windows 10 – Setup’s menu…" as pxesrv.exe writes it on a Western Windows: 0x96, 0x92, 0x85 (Latin-1 would
+        // make them the C1 controls U+0096, U+0092, U+0085 and refuse the file), and the euro sign 0x80.
+        var bytes = Encoding.ASCII.GetBytes("[dhcp]\r\ntitle=Windows 10 _ Setup_s menu_ _5\r\n").ToArray();
+        var underscores = new Queue<byte>([0x96, 0x92, 0x85, 0x80]);
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] == (byte)'_')
+                bytes[i] = underscores.Dequeue();
+        }
+
+        Assert.Equal("Windows 10 \u2013 Setup\u2019s menu\u2026 \u20AC5", TinyPxeIni.Parse(bytes).Get("dhcp", "title")!.Value);
+    }
+
+    [Theory]
+    [InlineData(0x81)]
+    [InlineData(0x8D)]
+    [InlineData(0x8F)]
+    [InlineData(0x90)]
+    [InlineData(0x9D)]
+    public void Bytes_windows_1252_leaves_undefined_are_still_refused(byte undefined)
+    {
+        byte[] bytes = [.. "[dhcp]\ntitle=a"u8, undefined, .. "\n"u8];
+        var e = Assert.Throws<TinyPxeIniException>(() => TinyPxeIni.Parse(bytes));
+        Assert.Equal($"config.ini line 2 contains the control character U+00{undefined:X2}: this is not a text config.ini.", e.Message);
+    }
+
+    [Fact]
     public void Line_without_equals_and_keys_before_a_section_are_skipped_with_a_warning()
     {
         var ini = Parse("orphan=1\n[dhcp]\nthis line has no equals sign\nfilename=x\n[broken\n");
