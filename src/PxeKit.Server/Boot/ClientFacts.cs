@@ -40,10 +40,10 @@ public sealed record ClientFacts
     public int TftpPort { get; init; } = 69;
 
     public string HttpBase => HttpPort == 80
-        ? $"http://{ServerAddress}"
-        : string.Create(CultureInfo.InvariantCulture, $"http://{ServerAddress}:{HttpPort}");
+        ? $"http://{NetworkAddress.UrlHost(ServerAddress)}"
+        : string.Create(CultureInfo.InvariantCulture, $"http://{NetworkAddress.UrlHost(ServerAddress)}:{HttpPort}");
 
     public string TftpBase => TftpPort == 69
-        ? $"tftp://{ServerAddress}"
-        : string.Create(CultureInfo.InvariantCulture, $"tftp://{ServerAddress}:{TftpPort}");
+        ? $"tftp://{NetworkAddress.UrlHost(ServerAddress)}"
+        : string.Create(CultureInfo.InvariantCulture, $"tftp://{NetworkAddress.UrlHost(ServerAddress)}:{TftpPort}");
 }

@@ -23,8 +23,8 @@ internal static partial class BootScriptEndpoint
     {
         var policy = configuration.Policy!;
         var query = context.Request.Query;
-        var client = Unmapped(context.Connection.RemoteIpAddress);
-        var server = Unmapped(context.Connection.LocalIpAddress) ?? IPAddress.Loopback;
+        var client = NetworkAddress.Unmapped(context.Connection.RemoteIpAddress);
+        var server = NetworkAddress.Unmapped(context.Connection.LocalIpAddress) ?? IPAddress.Loopback;
         foreach (var (name, values) in query)
         {
             if (values.Count > 1 || values.ToString().Length > MaxQueryValue || values.ToString().Any(char.IsControl))
@@ -35,7 +35,7 @@ internal static partial class BootScriptEndpoint
         if (query.TryGetValue("mac", out var macText) && !MacAddress.TryNormalize(macText.ToString(), out mac))
             return Refuse(context, logger, client, $"'{Printable(macText.ToString())}' is not a MAC address", StatusCodes.Status400BadRequest);
         var platform = ClientPlatform.FromIpxe(query["platform"].ToString(), query["buildarch"].ToString());
-        var baseUrl = $"http://{HostForUrl(server)}:{context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}/{configuration.ScriptPath}";
+        var baseUrl = $"http://{NetworkAddress.UrlHost(server)}:{context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}/{configuration.ScriptPath}";
         if (mac is null || platform is null)
         {
             // The MAC from the DHCP-given URL tells the trace which client this address is, before iPXE answers.
@@ -140,7 +140,7 @@ internal static partial class BootScriptEndpoint
     /// <summary>A template file from the root, filled in for the asking client.</summary>
     public static IResult ServeTemplate(HttpContext context, BootConfiguration configuration, BootFileLookup lookup, IBootTrace? trace, ILogger logger)
     {
-        var client = Unmapped(context.Connection.RemoteIpAddress);
+        var client = NetworkAddress.Unmapped(context.Connection.RemoteIpAddress);
         var text = TemplateFiles.Read(lookup, out var refusal);
         if (text is null)
         {
@@ -148,7 +148,7 @@ internal static partial class BootScriptEndpoint
             TemplateFiles.LogRefused(logger, lookup.MappedName!, client, refusal!);
             return Results.StatusCode(StatusCodes.Status500InternalServerError);
         }
-        var facts = TemplateFiles.FactsFor(context.Request.Query["mac"].ToString(), client, Unmapped(context.Connection.LocalIpAddress) ?? IPAddress.Loopback,
+        var facts = TemplateFiles.FactsFor(context.Request.Query["mac"].ToString(), client, NetworkAddress.Unmapped(context.Connection.LocalIpAddress) ?? IPAddress.Loopback,
             context.Connection.LocalPort, configuration, trace, query: context.Request.Query);
         LogTemplate(logger, lookup.MappedName!, facts.Mac, client);
         return Script(context, BootTemplate.Expand(text, facts));
@@ -206,11 +206,7 @@ internal static partial class BootScriptEndpoint
         return Logging.ClientText.Printable(context.Request.Path + query, 200);
     }
 
-    internal static IPAddress? Unmapped(IPAddress? address) =>
-        address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
 
-    private static string HostForUrl(IPAddress address) =>
-        address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
 
     /// <summary>Client text inside a refusal, which is both a log line and an iPXE <c>echo</c>: made inert
     /// (<c>${shell}</c> as <c>%24%7Bshell%7D</c>), so it can neither forge a log line nor run in the client's script.</summary>

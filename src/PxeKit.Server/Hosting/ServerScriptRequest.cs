@@ -99,13 +99,12 @@ internal sealed record ServerScriptRequest(
             environment["PXEKIT_MAC_HYPHEN"] = ScriptQuery.Hyphenated(Mac);
         }
         if (ClientAddress is not null)
-            environment["PXEKIT_IP"] = Plain(ClientAddress).ToString();
+            environment["PXEKIT_IP"] = NetworkAddress.Unmapped(ClientAddress)!.ToString();
         if (ServerAddress is not null)
         {
-            var server = Plain(ServerAddress);
+            var server = NetworkAddress.Unmapped(ServerAddress)!;
             environment["PXEKIT_SERVER"] = server.ToString();
-            var host = server.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{server}]" : server.ToString();
-            environment["PXEKIT_HTTP_URL"] = string.Create(CultureInfo.InvariantCulture, $"http://{host}:{ServerPort}");
+            environment["PXEKIT_HTTP_URL"] = string.Create(CultureInfo.InvariantCulture, $"http://{NetworkAddress.UrlHost(server)}:{ServerPort}");
         }
         if (Client?.Architecture is { } architecture)
             environment["PXEKIT_ARCH"] = architecture.ToString(CultureInfo.InvariantCulture);
@@ -152,7 +151,6 @@ internal sealed record ServerScriptRequest(
         }
     });
 
-    private static IPAddress Plain(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     /// <summary>Facts a client reported about itself (DHCP option 12, iPXE's ${uuid}) reach the environment only
     /// when they hold no control characters.</summary>

@@ -146,7 +146,7 @@ public sealed partial class SqliteBootTraceStore : IBootTrace, IBootTraceQuery, 
         {
             if (_connection is null || bootEvent is null)
                 return;
-            var address = Canonical(bootEvent.Address);
+            var address = NetworkAddress.Unmapped(bootEvent.Address);
             string? mac = null;
             if (bootEvent.Mac is { } given && MacAddress.TryNormalize(given, out var normal))
                 mac = normal;
@@ -169,7 +169,7 @@ public sealed partial class SqliteBootTraceStore : IBootTrace, IBootTraceQuery, 
             if (client is null || !MacAddress.TryNormalize(client.Mac, out var mac))
                 return;
             var seenAt = client.LastSeen == default ? _time.GetUtcNow() : client.LastSeen;
-            var address = Canonical(client.Address);
+            var address = NetworkAddress.Unmapped(client.Address);
             BootClient merged;
             lock (_merge)
             {
@@ -211,7 +211,7 @@ public sealed partial class SqliteBootTraceStore : IBootTrace, IBootTraceQuery, 
         mac is not null && MacAddress.TryNormalize(mac, out var normal) && _clients.TryGetValue(normal, out var client) ? client : null;
 
     public string? MacForAddress(IPAddress address) =>
-        address is not null && _addresses.TryGetValue(Canonical(address)!, out var mac) ? mac : null;
+        address is not null && _addresses.TryGetValue(NetworkAddress.Unmapped(address)!, out var mac) ? mac : null;
 
     /// <summary>Waits until everything recorded before the call is committed (tests, and tools that read right
     /// after recording). Completes at once when nothing is written.</summary>
@@ -247,10 +247,6 @@ public sealed partial class SqliteBootTraceStore : IBootTrace, IBootTraceQuery, 
         if (!_queue.Writer.TryWrite(work))
             Interlocked.Increment(ref _dropped);
     }
-
-    /// <summary>IPv4-mapped IPv6 (what a dual-stack socket reports) as plain IPv4, so one client has one key.</summary>
-    private static IPAddress? Canonical(IPAddress? address) =>
-        address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
 
     private static string? Clip(string? text) => text is null ? null : Clean(text);
 
