@@ -78,6 +78,7 @@ public readonly record struct ClientPlatform(string Firmware, string BuildArch)
         (Efi, "x86_64") => 7,
         (Efi, "arm32") => 10,
         (Efi, "arm64") => 11,
+        (Efi, "riscv64") => 27,
         _ => 7,
     };
 
