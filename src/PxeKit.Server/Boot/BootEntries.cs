@@ -27,17 +27,27 @@ public sealed class PlatformValue
     /// <summary>Keys as written (canonical), for validation and `pxekit doctor`.</summary>
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
-    /// <summary>The value for this platform, or null when none of the keys covers it.</summary>
-    public string? For(ClientPlatform platform) =>
-        _values.GetValueOrDefault($"{platform.Firmware}-{platform.BuildArch}")
-        ?? _values.GetValueOrDefault(platform.BuildArch)
-        ?? _values.GetValueOrDefault(platform.Firmware)
-        ?? _values.GetValueOrDefault("default");
+    /// <summary>The value for this platform, or null when none of the keys covers it. Each architecture the client
+    /// can run is tried in its order of preference (platform-architecture, then architecture) before the platform's
+    /// own key and <c>default</c>.</summary>
+    public string? For(ClientPlatform platform)
+    {
+        foreach (var arch in platform.FileArchitectures)
+        {
+            if ((_values.GetValueOrDefault($"{platform.Firmware}-{arch}") ?? _values.GetValueOrDefault(arch)) is { } value)
+                return value;
+        }
+        return _values.GetValueOrDefault(platform.Firmware) ?? _values.GetValueOrDefault("default");
+    }
 }
 
 /// <summary>iPXE's view of a client: <c>${platform}</c> (pcbios or efi) and <c>${buildarch}</c> (i386, x86_64,
-/// arm32, arm64).</summary>
-public readonly record struct ClientPlatform(string Firmware, string BuildArch)
+/// arm32, arm64), and on BIOS what its CPU can run.</summary>
+/// <param name="Cpu">On BIOS, <c>x86_64</c> when iPXE's <c>cpuid --ext 29</c> found long mode, else <c>i386</c>;
+/// null when the client did not say. A BIOS iPXE (undionly.kpxe) is an i386 build whatever the CPU, so its
+/// <c>${buildarch}</c> cannot tell a 64-bit PC from a 32-bit one; UEFI loads only images of its own architecture,
+/// so there <c>${buildarch}</c> decides.</param>
+public readonly record struct ClientPlatform(string Firmware, string BuildArch, string? Cpu = null)
 {
     public const string PcBios = "pcbios";
     public const string Efi = "efi";
@@ -46,6 +56,22 @@ public readonly record struct ClientPlatform(string Firmware, string BuildArch)
     public static readonly ClientPlatform EfiX64 = new(Efi, "x86_64");
 
     public bool IsEfi => Firmware == Efi;
+
+    /// <summary>
+    /// The architectures whose files (kernel, boot.wim) this client can boot, most preferred first. On BIOS a
+    /// 64-bit CPU prefers x86_64 files and can still run i386 ones; a CPU that did not say gets i386 files first and
+    /// x86_64 ones when those are all there is (nearly every BIOS PC in use is 64-bit); UEFI gets its own only.
+    /// </summary>
+    public IReadOnlyList<string> FileArchitectures => (Firmware, BuildArch, Cpu) switch
+    {
+        (PcBios, "x86_64", _) or (PcBios, "i386", "x86_64") => X86Preferring64,
+        (PcBios, "i386", "i386") => [BuildArch],
+        (PcBios, "i386", null) => X86Preferring32,
+        _ => [BuildArch],
+    };
+
+    private static readonly string[] X86Preferring64 = ["x86_64", "i386"];
+    private static readonly string[] X86Preferring32 = ["i386", "x86_64"];
 
     /// <summary>From the RFC 4578 architecture a PXE ROM reports (undionly.kpxe on BIOS is an i386 build).</summary>
     public static ClientPlatform? FromArchitecture(ushort architecture) => architecture switch
@@ -60,14 +86,18 @@ public readonly record struct ClientPlatform(string Firmware, string BuildArch)
 
     /// <summary>From iPXE's own settings, which a script request carries; null for anything else (the values are
     /// the client's words).</summary>
-    public static ClientPlatform? FromIpxe(string? platform, string? buildArch)
+    /// <param name="cpu">What the fact-gathering script found with <c>cpuid</c> (only used on BIOS).</param>
+    public static ClientPlatform? FromIpxe(string? platform, string? buildArch, string? cpu = null)
     {
         var firmware = platform?.ToLowerInvariant() switch { "pcbios" => PcBios, "efi" => Efi, _ => null };
         var arch = buildArch?.ToLowerInvariant() switch
         {
             "i386" => "i386", "x86_64" => "x86_64", "arm32" => "arm32", "arm64" => "arm64", "riscv64" => "riscv64", _ => null,
         };
-        return firmware is null || arch is null ? null : new ClientPlatform(firmware, arch);
+        if (firmware is null || arch is null)
+            return null;
+        var cpuArch = firmware == PcBios ? cpu?.ToLowerInvariant() switch { "i386" => "i386", "x86_64" => "x86_64", _ => null } : null;
+        return new ClientPlatform(firmware, arch, cpuArch);
     }
 
     /// <summary>RFC 4578 code for a platform (for templates and traces).</summary>

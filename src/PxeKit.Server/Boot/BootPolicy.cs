@@ -160,7 +160,7 @@ public sealed class BootPolicy
     public static bool ArchitectureMatches(string name, ClientPlatform platform) => name switch
     {
         "efi" or "uefi" => platform.IsEfi,
-        _ when ushort.TryParse(name, out var code) => ClientPlatform.FromArchitecture(code) == platform,
+        _ when ushort.TryParse(name, out var code) => ClientPlatform.FromArchitecture(code)?.Name == platform.Name,
         _ => string.Equals(name, platform.Name, StringComparison.OrdinalIgnoreCase),
     };
 

@@ -9,9 +9,10 @@ namespace PxeKit.Server.Hosting;
 
 /// <summary>
 /// <c>GET /boot.ipxe?mac=...</c>: the iPXE script the boot policy makes for the asking client. iPXE is first asked
-/// to state its platform, architecture and UUID (a two-line script that chains back with them), because DHCP alone
-/// cannot say whether undionly.kpxe runs an i386 or x86_64 build and proxyDHCP or a foreign DHCP server may have
-/// handed out the URL. Menus chain back here for submenus and for password checks, with <c>menu=</c> and
+/// to state its platform, architecture, CPU and UUID (a short script that chains back with them), because DHCP
+/// alone cannot say whether a BIOS PC runs 64-bit code (undionly.kpxe is an i386 build on every CPU), and
+/// proxyDHCP or a foreign DHCP server may have handed out the URL. Menus chain back here for submenus and for
+/// password checks, with <c>menu=</c> and
 /// <c>entry=</c>; a client can only open what its own menu offers.
 /// </summary>
 internal static partial class BootScriptEndpoint
@@ -33,16 +34,14 @@ internal static partial class BootScriptEndpoint
         string? mac = null;
         if (query.TryGetValue("mac", out var macText) && !MacAddress.TryNormalize(macText.ToString(), out mac))
             return Refuse(context, logger, client, $"'{Printable(macText.ToString())}' is not a MAC address", StatusCodes.Status400BadRequest);
-        var platform = ClientPlatform.FromIpxe(query["platform"].ToString(), query["buildarch"].ToString());
+        var platform = ClientPlatform.FromIpxe(query["platform"].ToString(), query["buildarch"].ToString(), query["cpu"].ToString());
         var baseUrl = $"http://{NetworkAddress.UrlHost(server)}:{context.Connection.LocalPort.ToString(CultureInfo.InvariantCulture)}/{configuration.ScriptPath}";
         if (mac is null || platform is null)
         {
             // The MAC from the DHCP-given URL tells the trace which client this address is, before iPXE answers.
             if (mac is not null && trace is not null)
                 SeenOverHttp(trace, mac, client, null, null, time.GetUtcNow());
-            // iPXE fills these in itself; `uristring` percent-encodes what could break the URL.
-            return Script(context, "#!ipxe\n" +
-                $"chain --autofree {baseUrl}?mac=${{netX/mac}}&platform=${{platform}}&buildarch=${{buildarch}}&uuid=${{uuid}}&hostname=${{hostname:uristring}}\n");
+            return Script(context, FactGathering(baseUrl));
         }
 
         var known = trace?.FindByMac(mac);
@@ -74,6 +73,7 @@ internal static partial class BootScriptEndpoint
             return Refuse(context, logger, client, $"no boot client, group or boot.default names {mac}; nothing to boot", StatusCodes.Status404NotFound, trace, facts, now);
 
         var scriptUrl = $"{baseUrl}?mac={mac}&platform={platform.Value.Firmware}&buildarch={platform.Value.BuildArch}"
+            + (platform.Value.Cpu is { } cpu ? $"&cpu={cpu}" : "")
             + (uuid is null ? "" : $"&uuid={uuid}");
         var ipxe = configuration.Ipxe!;
         string script, what;
@@ -114,6 +114,18 @@ internal static partial class BootScriptEndpoint
             Served: decision.Target.Name, Detail: $"{platform.Value.Name}: {what}"));
         return Script(context, script);
     }
+
+    /// <summary>
+    /// The script that makes iPXE state its facts and ask again. iPXE fills the values in itself; <c>uristring</c>
+    /// percent-encodes what could break the URL. On BIOS, <c>cpuid --ext 29</c> (the long-mode bit, a command every
+    /// x86 iPXE build has) tells a 64-bit PC from a 32-bit one; UEFI skips it (arm64 iPXE has no cpuid), and the
+    /// trailing <c>||</c> keeps a failed check from ending the script.
+    /// </summary>
+    internal static string FactGathering(string baseUrl) =>
+        "#!ipxe\n" +
+        "set pxekit-cpu ${buildarch}\n" +
+        "iseq ${platform} pcbios && cpuid --ext 29 && set pxekit-cpu x86_64 ||\n" +
+        $"chain --autofree {baseUrl}?mac=${{netX/mac}}&platform=${{platform}}&buildarch=${{buildarch}}&cpu=${{pxekit-cpu}}&uuid=${{uuid}}&hostname=${{hostname:uristring}}\n";
 
     /// <summary>
     /// What a script request may tell the trace. Its query is anyone's claim (any host can send ?mac=VICTIM), so it
@@ -273,7 +285,7 @@ internal static partial class TemplateFiles
             : client is not null && trace?.MacForAddress(client) is { } seen ? seen
             : "";
         var known = mac.Length > 0 ? trace?.FindByMac(mac) : null;
-        var platform = ClientPlatform.FromIpxe(query?["platform"].ToString(), query?["buildarch"].ToString())
+        var platform = ClientPlatform.FromIpxe(query?["platform"].ToString(), query?["buildarch"].ToString(), query?["cpu"].ToString())
             ?? (known?.Architecture is { } arch ? ClientPlatform.FromArchitecture(arch) : null);
         return new ClientFacts
         {

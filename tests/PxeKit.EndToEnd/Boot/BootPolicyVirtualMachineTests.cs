@@ -28,7 +28,8 @@ public sealed class BootPolicyVirtualMachineTests(ITestOutputHelper log)
             other:
               kind: linux
               title: Rescue kernel
-              kernel: vmlinuz
+              # Only a BIOS client that reported its 64-bit CPU (iPXE's cpuid) gets the kernel that exists.
+              kernel: {x86_64: vmlinuz, i386: no-such-i386-kernel}
               initrd: initrd.gz
               args: console=ttyS0 quiet panic=-1 pxekit.token={{otherToken}}-{{"{{"}}mac-hyphen{{"}}"}}
             disk: {kind: local, title: Local disk}
@@ -80,6 +81,9 @@ public sealed class BootPolicyVirtualMachineTests(ITestOutputHelper log)
         log.WriteLine(output);
         Assert.Contains($"Boot script for {mac} at 192.0.2.", output);
         Assert.Contains("(bios): entry 'other' (client override-vm (52:54:00:e2:aa:01))", output);
+        // undionly.kpxe is an i386 build; the x86_64 kernel was chosen because iPXE's cpuid found long mode.
+        Assert.Contains("GET vmlinuz: 200", output);
+        Assert.DoesNotContain("no-such-i386-kernel", output);
         Assert.DoesNotContain("menu 'lab'", output);
     }
 

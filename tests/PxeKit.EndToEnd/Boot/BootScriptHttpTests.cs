@@ -57,7 +57,9 @@ public sealed partial class BootScriptHttpTests
 
         Assert.Equal(200, response.Status);
         Assert.Equal("#!ipxe\n"
-            + $"chain --autofree http://127.0.0.1:{server.HttpPort}/boot.ipxe?mac=${{netX/mac}}&platform=${{platform}}&buildarch=${{buildarch}}&uuid=${{uuid}}&hostname=${{hostname:uristring}}\n",
+            + "set pxekit-cpu ${buildarch}\n"
+            + "iseq ${platform} pcbios && cpuid --ext 29 && set pxekit-cpu x86_64 ||\n"
+            + $"chain --autofree http://127.0.0.1:{server.HttpPort}/boot.ipxe?mac=${{netX/mac}}&platform=${{platform}}&buildarch=${{buildarch}}&cpu=${{pxekit-cpu}}&uuid=${{uuid}}&hostname=${{hostname:uristring}}\n",
             Body(response));
         Assert.Equal("no-store", response.Header("Cache-Control"));
     }
@@ -252,7 +254,8 @@ public sealed partial class BootScriptHttpTests
         var decided = await GetAsync(server, $"/BOOT.IPXE?mac={Mac}&{Full}");
 
         Assert.Equal((200, 200), (gather.Status, decided.Status));
-        Assert.StartsWith("#!ipxe\nchain --autofree ", Body(gather), StringComparison.Ordinal);
+        Assert.StartsWith("#!ipxe\nset pxekit-cpu ", Body(gather), StringComparison.Ordinal);
+        Assert.Contains("\nchain --autofree ", Body(gather), StringComparison.Ordinal);
         Assert.Contains("\nmenu Lab\n", Body(decided), StringComparison.Ordinal);
         Assert.DoesNotContain("from-the-file", gather.WireText + decided.WireText, StringComparison.Ordinal);
         Assert.Equal("#!ipxe\necho from-the-file\n", File.ReadAllText(Path.Combine(server.Root, "boot.ipxe")));

@@ -53,7 +53,8 @@ public class IpxeScriptRendererTests
         Assert.Contains("/a ", RenderEntry(yaml, "k", ClientPlatform.EfiX64));
         Assert.Contains("/b ", RenderEntry(yaml, "k", new ClientPlatform("pcbios", "x86_64")));
         Assert.Contains("/c ", RenderEntry(yaml, "k", new ClientPlatform("efi", "arm64")));
-        Assert.Contains("/d ", RenderEntry(yaml, "k", ClientPlatform.BiosI386));
+        // A BIOS PC with a 32-bit CPU can run none of the x86_64 files.
+        Assert.Contains("/d ", RenderEntry(yaml, "k", new ClientPlatform("pcbios", "i386", Cpu: "i386")));
     }
 
     [Fact]
