@@ -57,7 +57,11 @@ public sealed partial class ConfigurationCheck
             }
             if (entry is WimbootEntry && role != "wimboot")
                 who = $"asked for {shown}";
-            ReportMissing(subject, who, lookup, $"copy it to {Path.Join(RootText, path)} or correct boot.entries.{entry.Name}");
+            // Debian packages iPXE but not wimboot, so "copy it" alone leaves the admin asking where from.
+            var origin = entry is WimbootEntry && role == "wimboot"
+                ? " (no Debian package has wimboot: the iPXE project releases it as one file, wimboot, for BIOS and x86_64 UEFI alike)"
+                : "";
+            ReportMissing(subject, who, lookup, $"copy it to {Path.Join(RootText, path)}{origin} or correct boot.entries.{entry.Name}");
             return;
         }
         if (role == "BCD")

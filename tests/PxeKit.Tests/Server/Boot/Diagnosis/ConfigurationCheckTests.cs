@@ -160,6 +160,15 @@ public sealed class ConfigurationCheckTests : IDisposable
             .Single(FindingSeverity.Error, "does not boot Windows from a ramdisk");
 
     [Fact]
+    public void A_missing_wimboot_is_an_error_that_says_debian_does_not_package_it()
+    {
+        var finding = root.Write("boot/bcd", DiagnosisRoot.WinPeBcd(BcdFirmware.Bios)).Write("boot/boot.sdi", "s").Write("sources/boot.wim", "w")
+            .Check(Wimboot.Replace("Boot/BCD", "boot/bcd", StringComparison.Ordinal))
+            .Single(FindingSeverity.Error, "wimboot wimboot: not in ");
+        Assert.Contains("no Debian package has wimboot", finding.Fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_wimboot_entry_naming_no_bcd_is_ok_because_pxekit_generates_one()
     {
         var findings = WinPeFiles([]).Check(Wimboot.Replace("      bcd: Boot/BCD\n", "", StringComparison.Ordinal));
