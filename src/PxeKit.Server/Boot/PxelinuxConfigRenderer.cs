@@ -87,18 +87,35 @@ public sealed class PxelinuxConfigRenderer(BootPolicy policy)
         return config.ToString();
     }
 
+    /// <summary>The syslinux module that picks a label by the CPU (long mode or not).</summary>
+    public const string CpuCheckModule = "ifcpu64.c32";
+
+    private static readonly ClientPlatform Bios64 = new(ClientPlatform.PcBios, "i386", Cpu: "x86_64");
+    private static readonly ClientPlatform Bios32 = new(ClientPlatform.PcBios, "i386", Cpu: "i386");
+
+    /// <summary>
+    /// Whether a 64-bit and a 32-bit BIOS PC boot different files from this entry. pxelinux cannot ask the server
+    /// with its CPU as iPXE does, so such an entry becomes two hidden labels and <see cref="CpuCheckModule"/> picks
+    /// one on the machine itself.
+    /// </summary>
+    public static bool DiffersByCpu(LinuxEntry linux) =>
+        linux.Kernel.For(Bios32) is not null
+        && (linux.Kernel.For(Bios64) != linux.Kernel.For(Bios32) || linux.Initrds.Any(i => i.For(Bios64) != i.For(Bios32)));
+
     private static void WriteLabel(StringBuilder config, BootEntry entry, ClientFacts facts)
     {
         var bios = facts with { Platform = ClientPlatform.BiosI386 };
         switch (entry)
         {
-            case LinuxEntry linux when linux.Kernel.For(ClientPlatform.BiosI386) is { } kernel:
-                config.Append(CultureInfo.InvariantCulture, $"\nLABEL {entry.Name}\n  MENU LABEL {OneLine(entry.Title)}\n  KERNEL {Path(kernel, bios)}\n");
-                var initrds = linux.Initrds.Select(i => i.For(ClientPlatform.BiosI386)).OfType<string>().Select(i => Path(i, bios)).ToList();
-                if (initrds.Count > 0)
-                    config.Append(CultureInfo.InvariantCulture, $"  INITRD {string.Join(',', initrds)}\n");
-                if (linux.Arguments is { Length: > 0 } arguments)
-                    config.Append(CultureInfo.InvariantCulture, $"  APPEND {OneLine(BootTemplate.Expand(arguments, bios))}\n");
+            case LinuxEntry linux when DiffersByCpu(linux):
+                // Labels NAME.x86_64 and NAME.i386 cannot meet an entry's own name, which has no dot.
+                config.Append(CultureInfo.InvariantCulture,
+                    $"\nLABEL {entry.Name}\n  MENU LABEL {OneLine(entry.Title)}\n  COM32 {CpuCheckModule}\n  APPEND {entry.Name}.x86_64 -- {entry.Name}.i386\n");
+                WriteLinux(config, linux, $"{entry.Name}.x86_64", title: null, facts with { Platform = Bios64 });
+                WriteLinux(config, linux, $"{entry.Name}.i386", title: null, facts with { Platform = Bios32 });
+                break;
+            case LinuxEntry linux when linux.Kernel.For(ClientPlatform.BiosI386) is not null:
+                WriteLinux(config, linux, entry.Name, entry.Title, bios);
                 break;
             case MemdiskEntry memdisk:
                 config.Append(CultureInfo.InvariantCulture, $"\nLABEL {entry.Name}\n  MENU LABEL {OneLine(entry.Title)}\n  KERNEL {Path(memdisk.Memdisk, bios)}\n");
@@ -114,6 +131,21 @@ public sealed class PxelinuxConfigRenderer(BootPolicy policy)
                 config.Append(CultureInfo.InvariantCulture, $"\n# {entry.Name}: a {entry.Kind} entry cannot run under pxelinux (boot it through iPXE)\n");
                 break;
         }
+    }
+
+    /// <summary>One label booting the entry's kernel for <paramref name="facts"/>' platform; without a title it is
+    /// hidden from the menu (a label that only <see cref="CpuCheckModule"/> chooses).</summary>
+    private static void WriteLinux(StringBuilder config, LinuxEntry linux, string label, string? title, ClientFacts facts)
+    {
+        var platform = facts.Platform!.Value;
+        config.Append(CultureInfo.InvariantCulture, $"\nLABEL {label}\n");
+        config.Append(title is null ? "  MENU HIDE\n" : $"  MENU LABEL {OneLine(title)}\n");
+        config.Append(CultureInfo.InvariantCulture, $"  KERNEL {Path(linux.Kernel.For(platform)!, facts)}\n");
+        var initrds = linux.Initrds.Select(i => i.For(platform)).OfType<string>().Select(i => Path(i, facts)).ToList();
+        if (initrds.Count > 0)
+            config.Append(CultureInfo.InvariantCulture, $"  INITRD {string.Join(',', initrds)}\n");
+        if (linux.Arguments is { Length: > 0 } arguments)
+            config.Append(CultureInfo.InvariantCulture, $"  APPEND {OneLine(BootTemplate.Expand(arguments, facts))}\n");
     }
 
     /// <summary>pxelinux fetches relative names over TFTP from its own directory; root paths are written from the

@@ -61,6 +61,7 @@ public static partial class BootRootSetup
         ("menu.c32", "/usr/lib/syslinux/modules/bios/menu.c32"),
         ("libutil.c32", "/usr/lib/syslinux/modules/bios/libutil.c32"),
         ("libcom32.c32", "/usr/lib/syslinux/modules/bios/libcom32.c32"),
+        (PxeKit.Server.Boot.PxelinuxConfigRenderer.CpuCheckModule, "/usr/lib/syslinux/modules/bios/ifcpu64.c32"),
     ];
 
     public const string MemdiskSource = "/usr/lib/syslinux/memdisk";

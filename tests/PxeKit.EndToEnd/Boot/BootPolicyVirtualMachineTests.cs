@@ -99,7 +99,8 @@ public sealed class BootPolicyVirtualMachineTests(ITestOutputHelper log)
             boot:
               entries:
                 legacy: {kind: pxelinux, title: Classic pxelinux menu, menu: classic}
-                rescue: {kind: linux, title: Rescue, kernel: vmlinuz, initrd: initrd.gz, args: "console=ttyS0 quiet panic=-1 pxekit.token={{token}}"}
+                # Another kernel for 32-bit PCs: pxelinux cannot tell the server its CPU, so ifcpu64.c32 picks on the machine.
+                rescue: {kind: linux, title: Rescue, kernel: {x86_64: vmlinuz, i386: no-such-i386-kernel}, initrd: initrd.gz, args: "console=ttyS0 quiet panic=-1 pxekit.token={{token}}"}
                 disk: {kind: local, title: Local disk}
               menus:
                 classic: {title: Classic, timeout: 1s, default: rescue, items: [disk, rescue]}
@@ -117,7 +118,9 @@ public sealed class BootPolicyVirtualMachineTests(ITestOutputHelper log)
         Assert.Contains("TFTP sent pxelinux.0", output);
         Assert.Contains("TFTP sent ldlinux.c32", output);
         Assert.Contains("TFTP sent pxelinux.cfg/pxekit-legacy", output);
+        Assert.Contains("TFTP sent ifcpu64.c32", output);
         Assert.Contains("TFTP sent vmlinuz", output);
+        Assert.DoesNotContain("no-such-i386-kernel", output);
     }
 
     [Fact]

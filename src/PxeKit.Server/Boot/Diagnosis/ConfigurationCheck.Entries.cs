@@ -149,7 +149,11 @@ public sealed partial class ConfigurationCheck
                 continue;
             var folder = loader.Replace('\\', '/').TrimStart('/');
             folder = folder.Contains('/', StringComparison.Ordinal) ? folder[..(folder.LastIndexOf('/') + 1)] : "";
-            foreach (var module in PxelinuxModules)
+            // An entry with other files for 32-bit PCs is split by ifcpu64.c32 (libcom32.c32 is what it links to).
+            var modules = boot.Entries.Values.OfType<LinuxEntry>().Any(PxelinuxConfigRenderer.DiffersByCpu)
+                ? [.. PxelinuxModules, PxelinuxConfigRenderer.CpuCheckModule, "libcom32.c32"]
+                : PxelinuxModules;
+            foreach (var module in modules)
             {
                 var path = folder + module;
                 var subject = "pxelinux " + path;

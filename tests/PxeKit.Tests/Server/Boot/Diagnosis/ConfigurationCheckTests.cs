@@ -240,6 +240,20 @@ public sealed class ConfigurationCheckTests : IDisposable
     }
 
     [Fact]
+    public void A_linux_entry_with_other_files_for_32_bit_pcs_needs_ifcpu64_and_libcom32_beside_pxelinux()
+    {
+        root.Write("images/fd.img").Write("memdisk").Write("pxelinux.0").Write("ldlinux.c32").Write("menu.c32").Write("libutil.c32")
+            .Write("amd64/linux").Write("i386/linux");
+        var split = Syslinux.Replace("dos: {kind: memdisk, image: images/fd.img}",
+            "dos: {kind: linux, kernel: {x86_64: amd64/linux, i386: i386/linux}}", StringComparison.Ordinal);
+        var findings = root.Check(split);
+        findings.Single(FindingSeverity.Error, "pxelinux.0 loads ifcpu64.c32: not in");
+        findings.Single(FindingSeverity.Error, "pxelinux.0 loads libcom32.c32: not in");
+
+        root.Check(split.Replace("i386: i386/linux", "i386: amd64/linux", StringComparison.Ordinal)).None(FindingSeverity.Error);
+    }
+
+    [Fact]
     public void A_memdisk_entry_uefi_clients_can_reach_is_a_warning()
     {
         root.Write("images/fd.img").Write("memdisk").Write("pxelinux.0").Write("ldlinux.c32").Write("menu.c32").Write("libutil.c32");
