@@ -54,6 +54,13 @@ public abstract class VirtualDisk : IDisposable
     /// <summary>Makes every write so far durable (data, then the metadata that points at it) with fsync.</summary>
     public abstract void Flush();
 
+    /// <summary>
+    /// The byte ranges of the virtual disk whose data this file itself holds, ascending and not overlapping: every
+    /// range for raw and fixed images, allocated blocks for dynamic ones, present sectors for differencing ones.
+    /// `pxekit disk merge` copies exactly these into the parent; `convert` skips what is not listed.
+    /// </summary>
+    public abstract IEnumerable<(long Offset, long Length)> GetAllocatedRanges();
+
     /// <summary>What this image file holds, for `pxekit disk info`.</summary>
     public abstract DiskAllocation GetAllocation();
 
