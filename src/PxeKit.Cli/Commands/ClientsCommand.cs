@@ -32,7 +32,7 @@ internal static class ClientsCommand
             }
             if (clients.Count == 0)
             {
-                output.WriteLine($"No clients in the boot traces of {directory} yet.");
+                output.WriteLine(TraceFiles.NothingBootedYet(directory));
                 return 0;
             }
             var rows = new List<string[]> { new[] { "MAC", "ARCH", "ADDRESS", "UUID", "VENDOR CLASS", "USER CLASS", "FIRST SEEN", "LAST SEEN", "BOOTS" } };
@@ -46,6 +46,11 @@ internal static class ClientsCommand
                 ]);
             }
             output.Write(TraceFiles.Table(rows));
+            return 0;
+        }, directory =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            output.Write(parse.GetValue(json) ? TraceFiles.EmptyJsonList : TraceFiles.NothingBootedYet(directory) + "\n");
             return 0;
         }));
         return command;

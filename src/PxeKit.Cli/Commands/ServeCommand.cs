@@ -252,6 +252,9 @@ internal static class ServeCommand
                 ? "proxyDHCP: boot options for PXE clients, addresses from the site's DHCP server"
                 : "full: " + string.Join(", ", options.Dhcp.Server.Subnets.Select(s => s.RangeStart is null ? s.ToString() : $"{s} pool {s.RangeStart}-{s.RangeEnd}"));
             lines.Add($"  DHCP  {options.Dhcp.Interface ?? "all interfaces"} as {server}, udp {string.Join(" and ", dhcpEndpoints.Select(e => e.Port))}: {what}");
+            var port67 = app.Services.GetRequiredService<ServerEndpoints>().DhcpPort67;
+            if (DhcpPortSharing.Describe(port67, options.Dhcp.Server.Port, options.Dhcp.Server.ProxyPort) is { } sharing)
+                lines.Add($"        {sharing}");
         }
         if (options.Boot is { } boot)
         {

@@ -54,10 +54,24 @@ internal static class TraceCommand
             {
                 mac = normal;
             }
-            return TraceFiles.Run(parse, dataDir, config, (reader, directory) =>
-                Show(parse, reader, directory, mac, address, count, parse.GetValue(json)));
+            return TraceFiles.Run(parse, dataDir, config,
+                (reader, directory) => Show(parse, reader, directory, mac, address, count, parse.GetValue(json)),
+                directory => NothingBootedYet(parse, directory, parse.GetValue(json)));
         });
         return command;
+    }
+
+    /// <summary>Nothing has booted yet: `[]` for scripts (exit 0), one sentence for people (exit 1: the client asked
+    /// for is not there).</summary>
+    private static int NothingBootedYet(ParseResult parse, string directory, bool asJson)
+    {
+        if (asJson)
+        {
+            parse.InvocationConfiguration.Output.Write(TraceFiles.EmptyJsonList);
+            return 0;
+        }
+        parse.InvocationConfiguration.Error.WriteLine("pxekit: " + TraceFiles.NothingBootedYet(directory));
+        return TraceFiles.NotFound;
     }
 
     private static int Show(ParseResult parse, SqliteBootTraceReader reader, string directory, string? mac, IPAddress? address, int count, bool asJson)
@@ -65,6 +79,8 @@ internal static class TraceCommand
         var output = parse.InvocationConfiguration.Output;
         var traced = mac is null ? null : reader.FindClient(mac);
         var boots = mac is null ? reader.BootsWithoutMac(address!, count) : reader.Boots(mac, count);
+        if (traced is null && boots.Count == 0 && reader.Clients().Count == 0)
+            return NothingBootedYet(parse, directory, asJson);
         if (traced is null && boots.Count == 0)
         {
             parse.InvocationConfiguration.Error.WriteLine(mac is null

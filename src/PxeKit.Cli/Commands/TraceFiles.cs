@@ -46,9 +46,14 @@ internal static class TraceFiles
         return File.Exists(ConfigFile.DefaultFileName) ? ConfigFile.Load(ConfigFile.DefaultFileName).DataDirectory : new PxeKitOptions().DataDirectory;
     }
 
-    /// <summary>Runs <paramref name="query"/> on the traces of the data directory; a problem is one sentence on
-    /// standard error and exit code 1 (2 for a configuration mistake).</summary>
-    public static int Run(ParseResult parse, Option<string?> dataDir, Option<string?> config, Func<SqliteBootTraceReader, string, int> query)
+    /// <summary>
+    /// Runs <paramref name="query"/> on the traces of the data directory; a problem is one sentence on standard error
+    /// and exit code 1 (2 for a configuration mistake). A data directory that exists but has no traces yet (the
+    /// server has not recorded a boot) goes to <paramref name="nothingBootedYet"/>, so that scripts can tell "no
+    /// clients yet" from "wrong directory".
+    /// </summary>
+    public static int Run(ParseResult parse, Option<string?> dataDir, Option<string?> config, Func<SqliteBootTraceReader, string, int> query,
+        Func<string, int> nothingBootedYet)
     {
         var error = parse.InvocationConfiguration.Error;
         string directory;
@@ -61,12 +66,14 @@ internal static class TraceFiles
             error.WriteLine("pxekit: " + e.Message);
             return UsageError;
         }
-        var reader = new SqliteBootTraceReader(directory);
-        if (!reader.Exists)
+        if (!Directory.Exists(directory))
         {
-            error.WriteLine($"pxekit: no boot traces in {directory}: {SqliteBootTraceReader.FileName} does not exist (is it the data directory `pxekit serve` uses? see --data-dir)");
+            error.WriteLine($"pxekit: no boot traces in {directory}: the directory does not exist (is it the data directory `pxekit serve` uses? see --data-dir)");
             return NotFound;
         }
+        var reader = new SqliteBootTraceReader(directory);
+        if (!reader.Exists)
+            return nothingBootedYet(directory);
         try
         {
             return query(reader, directory);
@@ -83,6 +90,11 @@ internal static class TraceFiles
             return NotFound;
         }
     }
+
+    /// <summary>What <c>--json</c> prints when no client has booted yet: an empty list.</summary>
+    public const string EmptyJsonList = "[]\n";
+
+    public static string NothingBootedYet(string directory) => $"No client has booted from this server yet (no boot traces in {directory}).";
 
     public static string Time(DateTimeOffset time) =>
         time.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

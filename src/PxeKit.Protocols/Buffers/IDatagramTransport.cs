@@ -11,6 +11,13 @@ public interface IDatagramTransport
 {
     /// <summary>Binds a new endpoint; port 0 asks for an ephemeral port.</summary>
     IDatagramEndpoint Bind(IPEndPoint localEndPoint);
+
+    /// <summary>
+    /// Binds beside another program's socket on the same port (SO_REUSEADDR), which works only when that socket
+    /// allows it too (dnsmasq with bind-interfaces, Kea's fallback socket on its own address). Bound to the limited
+    /// broadcast address, the endpoint receives broadcasts and never the other program's unicast traffic.
+    /// </summary>
+    IDatagramEndpoint BindShared(IPEndPoint localEndPoint);
 }
 
 /// <summary>One bound datagram endpoint. Addresses are <see cref="SocketAddress"/> so that receiving and sending

@@ -23,7 +23,11 @@ public sealed class UdpDatagramTransport : IDatagramTransport
     private const int SolSocket = 1;      // <asm-generic/socket.h>
     private const int SoBindToDevice = 25;
 
-    public IDatagramEndpoint Bind(IPEndPoint localEndPoint)
+    public IDatagramEndpoint Bind(IPEndPoint localEndPoint) => Bind(localEndPoint, ReuseAddress);
+
+    public IDatagramEndpoint BindShared(IPEndPoint localEndPoint) => Bind(localEndPoint, reuseAddress: true);
+
+    private IDatagramEndpoint Bind(IPEndPoint localEndPoint, bool reuseAddress)
     {
         var socket = new Socket(localEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
@@ -41,7 +45,7 @@ public sealed class UdpDatagramTransport : IDatagramTransport
             }
             if (EnableBroadcast)
                 socket.EnableBroadcast = true;
-            if (ReuseAddress)
+            if (reuseAddress)
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             if (Device is { Length: > 0 } device)
             {

@@ -51,10 +51,11 @@ public sealed partial class DhcpServer
     }
 
     /// <summary>Binds port 67 (and 4011 unless disabled) on <paramref name="listen"/> and serves until
-    /// <paramref name="stopping"/> is cancelled. Binding errors throw here.</summary>
-    public (IReadOnlyList<IPEndPoint> LocalEndPoints, Task Serving) Start(IPAddress listen, CancellationToken stopping)
+    /// <paramref name="stopping"/> is cancelled. Binding errors throw here, except that proxy mode shares port 67
+    /// with, or leaves it to, a DHCP server on this host (<see cref="DhcpPort67"/> says which).</summary>
+    public DhcpStart Start(IPAddress listen, CancellationToken stopping)
     {
-        var main = _transport.Bind(new IPEndPoint(listen, _options.Port));
+        var (main, port67) = BindServerPort(listen);
         IDatagramEndpoint? proxy = null;
         try
         {
@@ -63,19 +64,49 @@ public sealed partial class DhcpServer
         }
         catch
         {
-            main.Dispose();
+            main?.Dispose();
             throw;
         }
-        DhcpLog.Listening(_logger, _options.Mode, main.LocalEndPoint, _options.ServerAddress);
-        var tasks = new List<Task> { ServeAsync(main, isBootServerPort: false, stopping) };
-        var endpoints = new List<IPEndPoint> { main.LocalEndPoint };
-        if (proxy is not null)
+        if (main is null && proxy is null)
+            throw new SocketException((int)SocketError.AddressAlreadyInUse);
+
+        var tasks = new List<Task>();
+        var endpoints = new List<IPEndPoint>();
+        foreach (var (endpoint, isBootServerPort) in new[] { (main, false), (proxy, true) })
         {
-            DhcpLog.Listening(_logger, _options.Mode, proxy.LocalEndPoint, _options.ServerAddress);
-            tasks.Add(ServeAsync(proxy, isBootServerPort: true, stopping));
-            endpoints.Add(proxy.LocalEndPoint);
+            if (endpoint is null)
+                continue;
+            DhcpLog.Listening(_logger, _options.Mode, endpoint.LocalEndPoint, _options.ServerAddress);
+            tasks.Add(ServeAsync(endpoint, isBootServerPort, stopping));
+            endpoints.Add(endpoint.LocalEndPoint);
         }
-        return (endpoints, Task.WhenAll(tasks));
+        return new DhcpStart(endpoints, port67, Task.WhenAll(tasks));
+    }
+
+    /// <summary>
+    /// Port 67. Full mode must own it: two servers handing out addresses on one network is a fault, so a port in use
+    /// is an error. Proxy mode answers only broadcast DISCOVERs there, so when another DHCP server on this host holds
+    /// the port (dnsmasq, Kea, a router's daemon) it binds beside it on the broadcast address, which that server's
+    /// unicast traffic (renewals, relays) never reaches; and when the port cannot be shared it serves 4011 alone,
+    /// where clients come when the DHCP server's OFFER carries option 60 "PXEClient" (PXE 2.1 §2.2.5, as WDS does).
+    /// </summary>
+    private (IDatagramEndpoint? Endpoint, DhcpPort67 Port67) BindServerPort(IPAddress listen)
+    {
+        try
+        {
+            return (_transport.Bind(new IPEndPoint(listen, _options.Port)), DhcpPort67.Owned);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && _options.Mode == DhcpMode.Proxy)
+        {
+        }
+        try
+        {
+            return (_transport.BindShared(new IPEndPoint(IPAddress.Broadcast, _options.Port)), DhcpPort67.SharedForBroadcasts);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse && _options.ProxyPort != 0)
+        {
+            return (null, DhcpPort67.Unavailable);
+        }
     }
 
     private async Task ServeAsync(IDatagramEndpoint endpoint, bool isBootServerPort, CancellationToken stopping)

@@ -101,8 +101,7 @@ public static partial class ConfigurationDoctor
         if (options.Dhcp.Mode != DhcpMode.Off)
         {
             // DHCP binds the wildcard address (broadcasts reach no other socket), so that is what must be free.
-            findings.Add(CheckPort(ProtocolType.Udp, IPAddress.Any, options.Dhcp.Server.Port, "DHCP",
-                "another DHCP server such as isc-dhcp-server, kea or dnsmasq?", "dhcp.port"));
+            findings.Add(CheckDhcpPort(options.Dhcp));
             if (options.Dhcp.Server.ProxyPort != 0)
             {
                 findings.Add(CheckPort(ProtocolType.Udp, IPAddress.Any, options.Dhcp.Server.ProxyPort, "proxyDHCP",
@@ -110,6 +109,39 @@ public static partial class ConfigurationDoctor
             }
         }
         return findings;
+    }
+
+    /// <summary>
+    /// Port 67 as serve would take it: full mode must own it; proxy mode may share it with a DHCP server on this host
+    /// (fine) or, where that server does not share, serve 4011 alone (clients then need option 60 from it).
+    /// </summary>
+    private static Finding CheckDhcpPort(DhcpOptions dhcp)
+    {
+        var port = dhcp.Server.Port;
+        var subject = $"DHCP udp {port}";
+        DhcpPort67 port67;
+        try
+        {
+            port67 = DhcpPortSharing.Probe(dhcp.Mode, port, dhcp.Interface);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            return Finding.Error(subject, $"udp {port} is in use by {DhcpPortSharing.FindHolder(port) ?? "another DHCP server such as isc-dhcp-server, kea or dnsmasq"}: full mode must own it, and two servers handing out addresses on one network is a fault",
+                "stop the other server, or run PxeKit beside it with dhcp.mode: proxy");
+        }
+        catch (SocketException e)
+        {
+            return PortProblem(e.SocketErrorCode, subject, $"udp {port}", port, "another DHCP server such as isc-dhcp-server, kea or dnsmasq?", "dhcp.port")
+                ?? Finding.Warning(subject, $"udp {port} cannot be bound: {e.Message}", "check dhcp.port and dhcp.interface");
+        }
+        return port67 switch
+        {
+            DhcpPort67.Owned => Finding.Ok(subject, $"udp {port} is free"),
+            DhcpPort67.SharedForBroadcasts => Finding.Ok(subject, DhcpPortSharing.Describe(port67, port, dhcp.Server.ProxyPort)!),
+            _ when dhcp.Server.ProxyPort == 0 => Finding.Error(subject, $"udp {port} is held by {DhcpPortSharing.FindHolder(port) ?? "another program"}, which does not share it, and dhcp.proxy-port is 0: proxy mode has no port to serve",
+                "set dhcp.proxy-port back to 4011, or " + DhcpPortSharing.OptionSixtyHint),
+            _ => Finding.Warning(subject, DhcpPortSharing.Describe(port67, port, dhcp.Server.ProxyPort)!, DhcpPortSharing.OptionSixtyHint),
+        };
     }
 
     /// <summary>Binds <paramref name="port"/> without SO_REUSEADDR, so a port another program holds shows as in use.</summary>

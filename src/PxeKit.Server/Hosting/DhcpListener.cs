@@ -12,7 +12,7 @@ using PxeKit.Server.Storage;
 namespace PxeKit.Server.Hosting;
 
 /// <summary>Runs the DHCP server (proxy or full) on the configured interface for the lifetime of the host.</summary>
-internal sealed class DhcpListener(
+internal sealed partial class DhcpListener(
     PxeKitOptions options, LiveBootConfiguration live, ServerEndpoints endpoints, TimeProvider time, ILoggerFactory loggers, IBootTrace trace)
     : IHostedService, IAsyncDisposable
 {
@@ -47,17 +47,26 @@ internal sealed class DhcpListener(
         {
             // The wildcard address: broadcasts to 255.255.255.255 reach only a socket bound to 0.0.0.0;
             // SO_BINDTODEVICE keeps it to the served interface.
-            var (bound, serving) = server.Start(IPAddress.Any, _stopping.Token);
-            foreach (var endpoint in bound)
+            var start = server.Start(IPAddress.Any, _stopping.Token);
+            foreach (var endpoint in start.LocalEndPoints)
                 endpoints.AddDhcp(endpoint);
-            _serving = serving;
+            endpoints.DhcpPort67 = start.Port67;
+            _serving = start.Serving;
+            var logger = loggers.CreateLogger("PxeKit.Dhcp");
+            var sharing = DhcpPortSharing.Describe(start.Port67, dhcp.Server.Port, dhcp.Server.ProxyPort);
+            if (start.Port67 == DhcpPort67.SharedForBroadcasts)
+                LogPortShared(logger, sharing!);
+            else if (start.Port67 == DhcpPort67.Unavailable)
+                LogPortUnavailable(logger, sharing!, DhcpPortSharing.OptionSixtyHint);
         }
         catch (SocketException e)
         {
             var hint = e.SocketErrorCode switch
             {
                 SocketError.AccessDenied => " (ports 67 and 4011 and binding to an interface need root or CAP_NET_BIND_SERVICE + CAP_NET_RAW)",
-                SocketError.AddressAlreadyInUse => " (another DHCP server such as dnsmasq, dhcpd or kea runs on this machine; stop it or use proxy mode on another host)",
+                SocketError.AddressAlreadyInUse when dhcp.Mode == DhcpMode.Full =>
+                    $" (held by {DhcpPortSharing.FindHolder(dhcp.Server.Port) ?? "another DHCP server such as dnsmasq, dhcpd or kea"} on this machine: two servers handing out addresses on one network is a fault; stop it, or run PxeKit beside it with dhcp.mode: proxy)",
+                SocketError.AddressAlreadyInUse => " (another DHCP or PXE boot server on this machine holds both ports)",
                 _ => "",
             };
             throw new ListenerStartException($"cannot listen for DHCP on udp {dhcp.Server.Port}/{dhcp.Server.ProxyPort}: {e.Message}{hint}", e);
@@ -112,4 +121,10 @@ internal sealed class DhcpListener(
         if (_store is not null)
             await _store.DisposeAsync();
     }
+
+    [LoggerMessage(2055, LogLevel.Information, "DHCP {Sharing}")]
+    private static partial void LogPortShared(ILogger logger, string sharing);
+
+    [LoggerMessage(2056, LogLevel.Warning, "DHCP {Sharing}. To send them here, make it add option 60 for PXE clients: {Hint}")]
+    private static partial void LogPortUnavailable(ILogger logger, string sharing, string hint);
 }

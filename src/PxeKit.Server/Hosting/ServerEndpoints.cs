@@ -34,6 +34,9 @@ public sealed class ServerEndpoints
         }
     }
 
+    /// <summary>How DHCP holds port 67 (proxy mode may share it with, or leave it to, a server on this host).</summary>
+    public PxeKit.Protocols.Dhcp.DhcpPort67 DhcpPort67 { get; internal set; }
+
     /// <summary>Our address on the DHCP network, once resolved from the interface.</summary>
     public IPAddress? DhcpServerAddress { get; internal set; }
 

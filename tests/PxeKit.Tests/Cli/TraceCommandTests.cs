@@ -134,12 +134,41 @@ public sealed class TraceCommandTests : IDisposable
     }
 
     [Fact]
-    public void A_data_directory_without_traces_is_one_sentence_and_exit_code_1()
+    public void A_data_directory_where_nothing_has_booted_gives_json_an_empty_list_and_exit_code_0()
     {
-        var (code, _, error) = Run("clients", "--data-dir", _directory);
-        Assert.Equal(1, code);
-        Assert.Equal($"pxekit: no boot traces in {_directory}: traces.db does not exist (is it the data directory `pxekit serve` uses? see --data-dir)\n", error);
-        Assert.Equal(1, Run("trace", "52:54:00:12:34:56", "--data-dir", _directory).Code);
+        Assert.Equal((0, "[]\n", ""), Run("clients", "--json", "--data-dir", _directory));
+        Assert.Equal((0, "[]\n", ""), Run("trace", "52:54:00:12:34:56", "--json", "--data-dir", _directory));
+        Assert.Equal((0, "[]\n", ""), Run("trace", "192.0.2.100", "--json", "--data-dir", _directory));
+    }
+
+    [Fact]
+    public void A_data_directory_where_nothing_has_booted_is_one_line_in_the_table()
+    {
+        var sentence = $"No client has booted from this server yet (no boot traces in {_directory}).";
+        Assert.Equal((0, sentence + "\n", ""), Run("clients", "--data-dir", _directory));
+        Assert.Equal((1, "", "pxekit: " + sentence + "\n"), Run("trace", "52:54:00:12:34:56", "--data-dir", _directory));
+    }
+
+    [Fact]
+    public async Task A_trace_store_without_clients_counts_as_nothing_booted_yet()
+    {
+        // serve creates traces.db at start; until a client boots it holds no client.
+        await using (new SqliteBootTraceStore(new TraceOptions(), _directory, TimeProvider.System, new TestLogger(), 1024))
+        {
+        }
+        Assert.True(File.Exists(Path.Combine(_directory, "traces.db")));
+        Assert.Equal((0, "[]\n", ""), Run("clients", "--json", "--data-dir", _directory));
+        Assert.Equal((0, "[]\n", ""), Run("trace", "52:54:00:12:34:56", "--json", "--data-dir", _directory));
+    }
+
+    [Fact]
+    public void A_data_directory_that_does_not_exist_is_one_sentence_and_exit_code_1()
+    {
+        var missing = Path.Combine(_directory, "no-such-dir");
+        var sentence = $"pxekit: no boot traces in {missing}: the directory does not exist (is it the data directory `pxekit serve` uses? see --data-dir)\n";
+        Assert.Equal((1, "", sentence), Run("clients", "--data-dir", missing));
+        Assert.Equal((1, "", sentence), Run("clients", "--json", "--data-dir", missing));
+        Assert.Equal((1, "", sentence), Run("trace", "52:54:00:12:34:56", "--json", "--data-dir", missing));
     }
 
     [Fact]

@@ -18,7 +18,27 @@ internal sealed class InMemoryNetwork : IDatagramTransport
     /// <summary>Return true to drop the datagram (from, to, bytes).</summary>
     public Func<IPEndPoint, IPEndPoint, byte[], bool> Drop { get; set; } = (_, _, _) => false;
 
+    private readonly ConcurrentDictionary<int, bool> _heldPorts = new();
+
+    /// <summary>Another program holds <paramref name="port"/> on this host: an exclusive bind fails, and a shared
+    /// one succeeds only if <paramref name="shareable"/> (as dnsmasq with bind-interfaces allows).</summary>
+    public void HoldPort(int port, bool shareable) => _heldPorts[port] = shareable;
+
+    public IDatagramEndpoint BindShared(IPEndPoint localEndPoint)
+    {
+        if (_heldPorts.TryGetValue(localEndPoint.Port, out var shareable) && !shareable)
+            throw new SocketException((int)SocketError.AddressAlreadyInUse);
+        return BindUnheld(localEndPoint);
+    }
+
     public IDatagramEndpoint Bind(IPEndPoint localEndPoint)
+    {
+        if (_heldPorts.ContainsKey(localEndPoint.Port))
+            throw new SocketException((int)SocketError.AddressAlreadyInUse);
+        return BindUnheld(localEndPoint);
+    }
+
+    private IDatagramEndpoint BindUnheld(IPEndPoint localEndPoint)
     {
         var port = localEndPoint.Port == 0 ? Interlocked.Increment(ref _nextPort) : localEndPoint.Port;
         var bound = new IPEndPoint(localEndPoint.Address, port);

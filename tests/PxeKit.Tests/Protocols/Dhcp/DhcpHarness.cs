@@ -19,7 +19,7 @@ internal sealed class DhcpHarness : IAsyncDisposable
     private readonly Task _serving;
 
     public DhcpHarness(DhcpMode mode, IDhcpLeaseStore? store = null, Action<DhcpServerOptions>? configure = null, IDhcpBootPolicy? boot = null,
-        IDhcpObserver? observer = null)
+        IDhcpObserver? observer = null, Action<InMemoryNetwork>? beforeStart = null)
     {
         Options = new DhcpServerOptions { Mode = mode, ServerAddress = ServerAddress };
         if (mode == DhcpMode.Full)
@@ -47,7 +47,9 @@ internal sealed class DhcpHarness : IAsyncDisposable
         Store = store ?? new InMemoryDhcpLeaseStore();
         Boot = boot ?? new FixedBootPolicy();
         Server = new DhcpServer(Options, Boot, Store, Network, Time, Logger) { Observer = observer };
-        (_, _serving) = Server.Start(ServerAddress, _stop.Token);
+        beforeStart?.Invoke(Network);
+        Started = Server.Start(ServerAddress, _stop.Token);
+        _serving = Started.Serving;
         Broadcast = (InMemoryNetwork.InMemoryEndpoint)Network.Bind(new IPEndPoint(IPAddress.Broadcast, 68));
     }
 
@@ -58,6 +60,9 @@ internal sealed class DhcpHarness : IAsyncDisposable
     public IDhcpLeaseStore Store { get; }
     public IDhcpBootPolicy Boot { get; }
     public DhcpServer Server { get; }
+
+    /// <summary>What the server bound (how it holds port 67).</summary>
+    public DhcpStart Started { get; }
 
     /// <summary>Hears every broadcast reply.</summary>
     public InMemoryNetwork.InMemoryEndpoint Broadcast { get; }

@@ -211,7 +211,7 @@ public class FullDhcpTests
         var server = new DhcpServer(h.Options, h.Boot, new InMemoryDhcpLeaseStore(), h.Network, h.Time, h.Logger,
             (address, _) => Task.FromResult(address.Equals(IPAddress.Parse("192.0.2.100"))));
         using var stop = new CancellationTokenSource();
-        var (_, serving) = server.Start(IPAddress.Parse("192.0.2.2"), stop.Token);
+        var serving = server.Start(IPAddress.Parse("192.0.2.2"), stop.Token).Serving;
         using var sender = h.Client("0.0.0.0", 0);
         sender.Send(new IPEndPoint(IPAddress.Parse("192.0.2.2"), 67), Encode(Request(DhcpMessageType.Discover)));
         Assert.Equal(IPAddress.Parse("192.0.2.101"), (await h.BroadcastReplyAsync())!.YourAddress);
