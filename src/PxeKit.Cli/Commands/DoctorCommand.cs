@@ -1,3 +1,4 @@
+using PxeKit.Protocols.Dhcp;
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
@@ -295,7 +296,27 @@ internal static class DoctorCommand
             : addressServers.Count == 0 ? "No server hands out addresses here: PXE clients get none (proxy mode needs one; or use --dhcp full)."
             : addressServers.Count == 1 ? $"Addresses come from {addressServers[0]}: run PxeKit as proxyDHCP (--dhcp proxy) beside it."
             : $"WARNING: {addressServers.Count} servers hand out addresses ({string.Join(", ", addressServers)}): clients get conflicting leases.");
+        if (PortSixtySevenLine(nic) is { } port67)
+            lines.Add(port67);
         Console.Out.WriteLine(string.Join(Environment.NewLine, lines));
         return 0;
+    }
+
+    /// <summary>Whether PxeKit's proxy mode could share udp 67 on this host with the server that holds it; null
+    /// when nothing holds it (or the port cannot be tried: not root).</summary>
+    private static string? PortSixtySevenLine(string? nic)
+    {
+        DhcpPort67 port67;
+        try
+        {
+            port67 = DhcpPortSharing.Probe(DhcpMode.Proxy, DhcpLimits.ServerPort, nic);
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+        return DhcpPortSharing.Describe(port67, DhcpLimits.ServerPort, DhcpLimits.PxeBootServerPort) is { } sharing
+            ? $"On this host, {sharing}." + (port67 == DhcpPort67.Unavailable ? " To send them here: " + DhcpPortSharing.OptionSixtyHint : "")
+            : null;
     }
 }

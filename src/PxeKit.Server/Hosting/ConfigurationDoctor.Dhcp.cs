@@ -40,7 +40,7 @@ public static partial class ConfigurationDoctor
     {
         const string subject = "other DHCP servers";
         var findings = new List<Finding>();
-        var others = answers.Where(a => ourAddress.Equals(IPAddress.Any) || !a.Server.Equals(ourAddress)).ToList();
+        var others = answers.Where(a => !DhcpNeighbours.IsOurs(a, mode, ourAddress)).ToList();
         var addressServers = others.Where(a => !a.IsProxy).ToList();
         foreach (var answer in others)
         {

@@ -25,7 +25,7 @@ public static partial class DhcpNeighbours
     /// <summary>Logs what the probe found, judged for <paramref name="mode"/>; our own answers are left out.</summary>
     public static void Report(ILogger logger, DhcpMode mode, string? interfaceName, IPAddress ourAddress, IReadOnlyList<DhcpServerAnswer> answers)
     {
-        var others = answers.Where(a => !a.Server.Equals(ourAddress)).ToList();
+        var others = answers.Where(a => !IsOurs(a, mode, ourAddress)).ToList();
         var where = interfaceName ?? "the network";
         foreach (var answer in others)
         {
@@ -39,6 +39,14 @@ public static partial class DhcpNeighbours
         if (mode == DhcpMode.Proxy && !others.Exists(a => !a.IsProxy))
             LogNoSiteServer(logger, where);
     }
+
+    /// <summary>
+    /// An answer a running PxeKit gave itself. A server on this very host answers from the same address, so the
+    /// address alone does not tell: in proxy mode our answers carry no address, and one that does is the co-located
+    /// site server's (dnsmasq or Kea beside us on the interface).
+    /// </summary>
+    public static bool IsOurs(DhcpServerAnswer answer, DhcpMode mode, IPAddress ourAddress) =>
+        !ourAddress.Equals(IPAddress.Any) && answer.Server.Equals(ourAddress) && (answer.IsProxy || mode == DhcpMode.Full);
 
     [LoggerMessage(2050, LogLevel.Warning, "DHCP ANOTHER DHCP SERVER ANSWERS on {Interface}: {Answer}. Two servers handing out addresses on one network give clients conflicting leases; stop one, or run PxeKit with dhcp.mode: proxy")]
     private static partial void LogConflict(ILogger logger, string @interface, string answer);

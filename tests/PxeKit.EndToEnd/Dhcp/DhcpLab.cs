@@ -147,17 +147,27 @@ internal sealed partial class DhcpLab : IAsyncDisposable
     }
 
     /// <summary>dnsmasq as the site's plain DHCP server on a peer host 192.0.2.3, pool 192.0.2.160-199.</summary>
-    public async Task<NamespacedProcess> StartSiteDhcpServerAsync()
+    public async Task<NamespacedProcess> StartSiteDhcpServerAsync() =>
+        await StartDnsmasqAsync(await AddClientAsync("192.0.2.3/24"), NetworkNamespace.PeerInterface, ["--bind-interfaces"]);
+
+    /// <summary>
+    /// dnsmasq handing out addresses (pool 192.0.2.160-199) on this very host and interface, br0 at 192.0.2.1, where
+    /// pxekit runs too: the same-host proxyDHCP topology. <paramref name="options"/> picks how it binds port 67
+    /// (--bind-interfaces shares it; without, dnsmasq holds the wildcard address exclusively) and any dhcp-options.
+    /// </summary>
+    public Task<NamespacedProcess> StartSameHostDnsmasqAsync(params string[] options) =>
+        StartDnsmasqAsync(Namespace, NetworkNamespace.BridgeInterface, options);
+
+    private async Task<NamespacedProcess> StartDnsmasqAsync(NetworkNamespace host, string nic, string[] options)
     {
-        var peer = await AddClientAsync("192.0.2.3/24");
-        var dnsmasq = peer.StartProcess(ExternalTool.Require("dnsmasq", "dnsmasq"),
+        var dnsmasq = host.StartProcess(ExternalTool.Require("dnsmasq", "dnsmasq"),
         [
             "--keep-in-foreground", "--log-dhcp", "--log-facility=-", "--port=0", "--conf-file=/dev/null", "--user=root",
-            "--interface=" + NetworkNamespace.PeerInterface, "--bind-interfaces", "--dhcp-range=192.0.2.160,192.0.2.199,1h",
+            "--interface=" + nic, "--dhcp-range=192.0.2.160,192.0.2.199,1h", .. options,
             "--dhcp-leasefile=" + Path.Combine(Directory, "dnsmasq.leases"), "--pid-file=" + Path.Combine(Directory, "dnsmasq.pid"),
         ]);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!dnsmasq.Output.Contains("DHCP, sockets bound", StringComparison.Ordinal))
+        while (!dnsmasq.Output.Contains("DHCP, IP range", StringComparison.Ordinal))
         {
             if (dnsmasq.HasExited || DateTime.UtcNow > deadline)
                 throw new InvalidOperationException("dnsmasq did not start:\n" + dnsmasq.Output);
@@ -167,13 +177,19 @@ internal sealed partial class DhcpLab : IAsyncDisposable
     }
 
     /// <summary>Kea as the site's plain DHCP server on a peer host 192.0.2.3, pool 192.0.2.160-199.</summary>
-    public async Task<NamespacedProcess> StartSiteKeaAsync()
+    public async Task<NamespacedProcess> StartSiteKeaAsync() =>
+        await StartKeaAsync(await AddClientAsync("192.0.2.3/24"), NetworkNamespace.PeerInterface);
+
+    /// <summary>Kea handing out addresses on this very host and interface (br0, 192.0.2.1), beside pxekit.</summary>
+    public Task<NamespacedProcess> StartSameHostKeaAsync() => StartKeaAsync(Namespace, NetworkNamespace.BridgeInterface);
+
+    private async Task<NamespacedProcess> StartKeaAsync(NetworkNamespace host, string nic)
     {
-        var peer = await AddClientAsync("192.0.2.3/24");
+        var peer = host;
         var config = Path.Combine(Directory, "kea-dhcp4.json");
         await File.WriteAllTextAsync(config, $$"""
             { "Dhcp4": {
-                "interfaces-config": { "interfaces": [ "{{NetworkNamespace.PeerInterface}}" ] },
+                "interfaces-config": { "interfaces": [ "{{nic}}" ] },
                 "lease-database": { "type": "memfile", "persist": true, "name": "{{Path.Combine(Directory, "kea-leases4.csv")}}", "lfc-interval": 0 },
                 "valid-lifetime": 3600,
                 "subnet4": [ { "id": 1, "subnet": "192.0.2.0/24", "pools": [ { "pool": "192.0.2.160 - 192.0.2.199" } ] } ],
