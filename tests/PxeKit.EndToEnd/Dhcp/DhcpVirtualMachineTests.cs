@@ -18,13 +18,24 @@ public sealed class DhcpVirtualMachineTests(ITestOutputHelper log)
     [InlineData(Firmware.Uefi, "full")]
     [InlineData(Firmware.Bios, "proxy")]
     [InlineData(Firmware.Uefi, "proxy")]
+    [InlineData(Firmware.Bios, "proxy-same-host")]
+    [InlineData(Firmware.Uefi, "proxy-same-host")]
+    [InlineData(Firmware.Bios, "proxy-4011")]
     public async Task Machine_boots_a_kernel_through_the_ipxe_script_pxekit_names(Firmware firmware, string mode)
     {
         var assets = await BootAssets.EnsureAsync();
-        await using var lab = mode == "full"
-            ? await DhcpLab.StartAsync("--dhcp", "full", "--dhcp-range", "192.0.2.100-192.0.2.150")
-            : await DhcpLab.StartAsync("--dhcp", "proxy");
         NamespacedProcess? site = null;
+        await using var lab = mode switch
+        {
+            "full" => await DhcpLab.StartAsync("--dhcp", "full", "--dhcp-range", "192.0.2.100-192.0.2.150"),
+            // dnsmasq hands out addresses on pxekit's own host and interface; with bind-interfaces it shares port 67.
+            "proxy-same-host" => await DhcpLab.StartAsync(async l => site = await l.StartSameHostDnsmasqAsync("--bind-interfaces"), "--dhcp", "proxy"),
+            // dnsmasq holds 67 exclusively, so pxekit serves 4011 alone; dnsmasq's option 60 "PXEClient" sends the
+            // firmware there (PXE 2.1 §2.2.5), as a Windows DHCP server beside WDS does.
+            "proxy-4011" => await DhcpLab.StartAsync(async l => site = await l.StartSameHostDnsmasqAsync(
+                "--dhcp-vendorclass=set:pxe,PXEClient", "--dhcp-option-force=tag:pxe,60,PXEClient"), "--dhcp", "proxy"),
+            _ => await DhcpLab.StartAsync("--dhcp", "proxy"),
+        };
         if (mode == "proxy")
         {
             var peer = await lab.AddClientAsync("192.0.2.3/24");
@@ -62,13 +73,21 @@ public sealed class DhcpVirtualMachineTests(ITestOutputHelper log)
             // OVMF's PXE: DHCP -> TFTP ipxe.efi -> iPXE DHCP again -> HTTP script.
             Assert.Contains("TFTP sent ipxe.efi", output);
         }
+        if (mode == "proxy-same-host")
+            Assert.Contains("proxy mode shares it for the broadcasts PXE clients send", output);
+        if (mode == "proxy-4011")
+        {
+            Assert.Contains("proxy mode serves udp 4011 alone", output);
+            Assert.Contains("DHCP proxy ACK to", output); // the answer came from the boot-server port
+            Assert.DoesNotContain("DHCP proxy OFFER", output);
+        }
         if (mode == "full")
             Assert.Contains($"DHCP ACK 192.0.2.1", output);
         else
         {
             Assert.Contains($"DHCP proxy", output);
             Assert.DoesNotContain("DHCP ACK 192.0.2.1", output); // proxy mode hands out no addresses
-            Assert.Contains("DHCPACK(eth0) 192.0.2.1", site!.Output); // dnsmasq did
+            Assert.Matches(@"DHCPACK\((eth0|br0)\) 192\.0\.2\.1", site!.Output); // dnsmasq did
         }
         if (site is not null)
             await site.DisposeAsync();
