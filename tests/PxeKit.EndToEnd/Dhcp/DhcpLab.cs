@@ -146,6 +146,27 @@ internal sealed partial class DhcpLab : IAsyncDisposable
         return path;
     }
 
+    /// <summary>
+    /// A udhcpc script (-s) that only sets the address. Debian's /etc/udhcpc/default.script rewrites the host's
+    /// /etc/resolv.conf, which network namespaces share: a test run with it left this machine without DNS (and its
+    /// package mirror unreachable) for the rest of the session.
+    /// </summary>
+    public string UdhcpcScript()
+    {
+        var path = Path.Combine(Directory, "udhcpc-script.sh");
+        File.WriteAllText(path, """
+            #!/bin/sh
+            case "$1" in
+              deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+              bound|renew) ip -4 addr flush dev "$interface"; ip addr add "$ip/${subnet:-255.255.255.0}" dev "$interface" ;;
+            esac
+            exit 0
+            """);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
     /// <summary>dnsmasq as the site's plain DHCP server on a peer host 192.0.2.3, pool 192.0.2.160-199.</summary>
     public async Task<NamespacedProcess> StartSiteDhcpServerAsync() =>
         await StartDnsmasqAsync(await AddClientAsync("192.0.2.3/24"), NetworkNamespace.PeerInterface, ["--bind-interfaces"]);

@@ -19,7 +19,7 @@ public sealed class RealDhcpClientTests(Xunit.Abstractions.ITestOutputHelper log
         var mac = await DhcpLab.MacOfAsync(client);
 
         // Foreground, so SIGUSR1 (renew: unicast REQUEST with ciaddr) and SIGUSR2 (release) reach it.
-        var process = client.StartProcess(udhcpc, ["-i", NetworkNamespace.PeerInterface, "-f", "-t", "5", "-T", "2"]);
+        var process = client.StartProcess(udhcpc, ["-i", NetworkNamespace.PeerInterface, "-s", lab.UdhcpcScript(), "-f", "-t", "5", "-T", "2"]);
         await WaitForAsync(() => process.Output.Contains("lease of 192.0.2.100 obtained", StringComparison.Ordinal), process);
         Assert.Equal("192.0.2.100", await DhcpLab.AddressOfAsync(client));
 
@@ -178,7 +178,7 @@ public sealed class RealDhcpClientTests(Xunit.Abstractions.ITestOutputHelper log
         // A plain client gets nothing from pxekit (debug: why).
         var plain = await lab.AddClientAsync();
         var plainMac = await DhcpLab.MacOfAsync(plain);
-        var plainResult = await DhcpLab.MustAsync(plain, udhcpc, "-i", NetworkNamespace.PeerInterface, "-f", "-q", "-n", "-t", "5", "-T", "2");
+        var plainResult = await DhcpLab.MustAsync(plain, udhcpc, "-i", NetworkNamespace.PeerInterface, "-s", lab.UdhcpcScript(), "-f", "-q", "-n", "-t", "5", "-T", "2");
         Assert.Contains("obtained from 192.0.2.3", plainResult.StandardError + plainResult.StandardOutput);
         Assert.True(await lab.WaitForServerAsync($"DHCP ignored Discover from {plainMac}: not a PXE or HTTP boot client"), lab.ServerOutput);
         Assert.DoesNotContain($"proxy OFFER to {plainMac}", lab.ServerOutput);

@@ -37,7 +37,7 @@ public sealed class SameHostProxyTests
         // A plain client's broadcasts reach pxekit too (and are left alone); its unicast renewal goes to dnsmasq only.
         var plain = await lab.AddClientAsync();
         var plainMac = await DhcpLab.MacOfAsync(plain);
-        var udhcpc = plain.StartProcess(ExternalTool.Require("udhcpc", "udhcpc"), ["-i", NetworkNamespace.PeerInterface, "-f", "-t", "5", "-T", "2"]);
+        var udhcpc = plain.StartProcess(ExternalTool.Require("udhcpc", "udhcpc"), ["-i", NetworkNamespace.PeerInterface, "-s", lab.UdhcpcScript(), "-f", "-t", "5", "-T", "2"]);
         await WaitForAsync(() => udhcpc.Output.Contains(" obtained from 192.0.2.1", StringComparison.Ordinal), udhcpc);
         Assert.True(await lab.WaitForServerAsync($"DHCP ignored Request from {plainMac}"), lab.ServerOutput);
         var ignoredBefore = lab.CountServer($"DHCP ignored Request from {plainMac}");
@@ -73,7 +73,7 @@ public sealed class SameHostProxyTests
         Assert.True(await lab.WaitForServerAsync($"DHCP proxy OFFER to {mac} (PXEClient arch 0): undionly.kpxe"), lab.ServerOutput);
 
         var plain = await lab.AddClientAsync();
-        var plainResult = await DhcpLab.MustAsync(plain, ExternalTool.Require("udhcpc", "udhcpc"), "-i", NetworkNamespace.PeerInterface, "-f", "-q", "-n", "-t", "5", "-T", "2");
+        var plainResult = await DhcpLab.MustAsync(plain, ExternalTool.Require("udhcpc", "udhcpc"), "-i", NetworkNamespace.PeerInterface, "-s", lab.UdhcpcScript(), "-f", "-q", "-n", "-t", "5", "-T", "2");
         Assert.Contains("obtained from 192.0.2.1", plainResult.StandardError + plainResult.StandardOutput);
         Assert.DoesNotContain("DHCP NAK", lab.ServerOutput);
     }
