@@ -62,6 +62,31 @@ public sealed class VhdInteropTests : IDisposable
         Assert.Empty(disk.Check());
     }
 
+    [Fact]
+    public async Task OurWritesIntoAQemuImageCompareEqualInQemu()
+    {
+        // Allocation on qemu's layout (its BAT, its first free offset), then qemu reads the result.
+        var image = Path.Combine(directory, "qemu-then-ours.vhd");
+        var reference = Path.Combine(directory, "reference.raw");
+        await Run(QemuImg, "create", "-f", "vpc", "-o", "subformat=dynamic", image, "20M");
+        await Run(QemuIo, "-f", "vpc", "-c", "write -P 0xab 1M 64k", image);
+        var size = await QemuVirtualSize(image);
+        using (var raw = new FileStream(reference, FileMode.Create))
+        {
+            raw.SetLength(size);
+            raw.Position = 1 << 20;
+            raw.Write(Enumerable.Repeat((byte)0xab, 65536).ToArray());
+            using var disk = DiskImage.Open(image, DiskOpenOptions.ReadWrite);
+            WriteBoth(disk, raw, (1 << 20) + 1000, Pattern(3000, 5));
+            WriteBoth(disk, raw, 9L << 20, Pattern(100_000, 6));
+            WriteBoth(disk, raw, size - 512, Pattern(512, 7));
+            disk.Flush();
+        }
+        var compare = await Run(QemuImg, "compare", "-f", "vpc", "-F", "raw", image, reference);
+        Assert.Contains("Images are identical", compare.StandardOutput, StringComparison.Ordinal);
+        await Run(VhdiInfo, image);
+    }
+
     private static void AssertFilled(VirtualDisk disk, long offset, int length, byte value)
     {
         var bytes = new byte[length];

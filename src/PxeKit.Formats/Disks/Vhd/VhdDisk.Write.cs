@@ -96,7 +96,8 @@ public sealed partial class VhdDisk
         catch
         {
             // The cached bits are ahead of the file now; forget them so the next read sees what is on disk.
-            bitmaps.Remove(block);
+            lock (bitmaps)
+                bitmaps.Remove(block);
             throw;
         }
     }

@@ -177,12 +177,17 @@ public sealed partial class VhdDisk : VirtualDisk
 
     /// <summary>A block's bitmap, from a small cache (least recently used out); bitmaps are written through, so an
     /// evicted one needs no write.</summary>
+    /// <remarks>Locked: concurrent readers share the cache (the contract allows parallel reads without a writer).
+    /// A bitmap is only changed in place by the single writer, which no reader runs beside.</remarks>
     private byte[] GetBitmap(int block)
     {
-        if (bitmaps.TryGetValue(block, out var cached))
+        lock (bitmaps)
         {
-            bitmaps[block] = (cached.Bits, ++bitmapClock);
-            return cached.Bits;
+            if (bitmaps.TryGetValue(block, out var cached))
+            {
+                bitmaps[block] = (cached.Bits, ++bitmapClock);
+                return cached.Bits;
+            }
         }
         var bits = new byte[bitmapSize];
         ReadFile((long)bat[block] * SectorSize, bits);
@@ -191,6 +196,12 @@ public sealed partial class VhdDisk : VirtualDisk
     }
 
     private void Remember(int block, byte[] bits)
+    {
+        lock (bitmaps)
+            RememberLocked(block, bits);
+    }
+
+    private void RememberLocked(int block, byte[] bits)
     {
         if (bitmaps.Count >= BitmapCacheCapacity && !bitmaps.ContainsKey(block))
         {
