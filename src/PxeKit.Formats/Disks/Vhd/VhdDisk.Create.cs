@@ -27,6 +27,9 @@ public sealed partial class VhdDisk
             throw new ArgumentOutOfRangeException(nameof(create),
                 $"a VHD block size is a power of two from 4 KiB to 256 MiB; {blockSize} is not");
 
+        if (!create.Fixed && (size + blockSize - 1) / blockSize > VhdLayout.MaxBatEntries)
+            throw new ArgumentOutOfRangeException(nameof(create),
+                $"{size} bytes in {blockSize}-byte blocks needs more than {VhdLayout.MaxBatEntries} BAT entries; use larger blocks");
         var (cylinders, heads, sectorsPerTrack) = VhdFooter.ComputeGeometry(size);
         var footer = new VhdFooter
         {

@@ -14,6 +14,10 @@ internal sealed class VhdLayout
     private const int MinBlockSize = 4096;
     private const int MaxBlockSize = 256 * 1024 * 1024;
 
+    /// <summary>The most BAT entries held in memory (32 MiB): 2040 GiB in 256 KiB blocks. Windows and qemu use
+    /// 2 MiB blocks (1 044 480 entries at the size limit); only a hostile or absurd image needs more.</summary>
+    public const long MaxBatEntries = 1L << 23;
+
     /// <summary>The longest locator path we read: 32 767 UTF-16 characters, Windows' path limit.</summary>
     private const int MaxLocatorBytes = 65534;
 
@@ -163,6 +167,11 @@ internal sealed class VhdLayout
         if (header.MaxTableEntries < needed)
         {
             sink.Fatal($"the BAT has {header.MaxTableEntries} entries of {blockSize} bytes, too few for the {footer.CurrentSize}-byte disk ({needed} needed)", headerStart + 0x1c);
+            return null;
+        }
+        if (needed > MaxBatEntries)
+        {
+            sink.Fatal($"{needed} blocks of {blockSize} bytes is more BAT than we keep in memory ({MaxBatEntries} entries, 2040 GiB in 256 KiB blocks)", headerStart + 0x20);
             return null;
         }
         var tableOffset = header.TableOffset;

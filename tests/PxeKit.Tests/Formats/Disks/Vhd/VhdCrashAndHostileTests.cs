@@ -269,6 +269,20 @@ public sealed class VhdCrashAndHostileTests
         AssertRefused(fs, Base, "too few");
     }
 
+    [Fact]
+    public void ABatTooLargeToHoldInMemoryIsRefusedBeforeAllocating()
+    {
+        // 2040 GiB in 4 KiB blocks would be 534 million entries (2 GiB of BAT).
+        var fs = Dynamic(out var image);
+        PokeFooters(fs, image, f => BinaryPrimitives.WriteUInt64BigEndian(f.AsSpan(0x30), 2040UL << 30));
+        PokeHeader(fs, image, h =>
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(0x20), 4096);
+            BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(0x1c), 0xFFFFFFFF);
+        });
+        AssertRefused(fs, Base, "more BAT than we keep in memory");
+    }
+
     private static void PokeBat(MemoryImageFileSystem fs, int entry, uint value)
     {
         var bytes = new byte[4];
