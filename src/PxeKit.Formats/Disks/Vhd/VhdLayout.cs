@@ -143,7 +143,7 @@ internal sealed class VhdLayout
     private static VhdLayout? LoadDynamic(IImageFile file, VhdLayout.Sink sink, VhdFooter footer, byte[] footerBytes, long dataEnd, List<string> warnings)
     {
         var headerOffset = footer.DataOffset;
-        if (headerOffset < VhdFooter.Size || headerOffset % SectorSize != 0 || headerOffset > (ulong)(dataEnd - VhdDynamicHeader.Size))
+        if (headerOffset < VhdFooter.Size || headerOffset % SectorSize != 0 || headerOffset > (ulong)dataEnd || (long)headerOffset > dataEnd - VhdDynamicHeader.Size)
         {
             sink.Fatal($"the dynamic header offset {headerOffset} is not a sector inside the file (header needs 1024 bytes, data ends at {dataEnd})", dataEnd + 0x10);
             return null;

@@ -238,3 +238,32 @@ public sealed class VhdDiskTests
         BinaryPrimitives.WriteUInt32BigEndian(bytes[checksumOffset..], ~sum);
     }
 }
+
+public sealed class VhdChildOfFixedTests
+{
+    [Fact]
+    public void AFixedParentCanHaveAChildWhoseBlocksAreTheDefault()
+    {
+        var fs = new MemoryImageFileSystem();
+        using (var parent = DiskImage.Create("/i/fixed.vhd", new DiskCreateOptions(DiskFormat.Vhd, 5L << 20, Fixed: true), fs))
+        {
+            parent.Write(0, VhdDiskTests.Pattern(5 << 20, 9));
+            parent.Flush();
+        }
+        using (var child = DiskImage.CreateChild("/i/fixed.vhd", "/i/child.vhd", fs))
+        {
+            child.Write((4L << 20) + 3, [1, 2, 3]);
+            Assert.Equal(2L << 20, child.GetAllocation().BlockSize);
+        }
+        using var reopened = DiskImage.Open("/i/child.vhd", new DiskOpenOptions { FileSystem = fs });
+        var back = new byte[5 << 20];
+        reopened.Read(0, back);
+        var expected = VhdDiskTests.Pattern(5 << 20, 9);
+        expected[(4 << 20) + 3] = 1;
+        expected[(4 << 20) + 4] = 2;
+        expected[(4 << 20) + 5] = 3;
+        Assert.Equal(expected, back);
+        Assert.Equal(DiskKind.Fixed, reopened.Parent!.Kind);
+        Assert.Empty(reopened.Check());
+    }
+}
