@@ -354,6 +354,24 @@ public sealed class VhdCrashAndHostileTests
         Assert.NotNull(lenient.Parent);
     }
 
+    [Theory]
+    [InlineData(0x10, 0x7FFFFFFF00000000UL)]   // data offset far past the end
+    [InlineData(0x08, 0xFFFFFFF0UL)]           // data length of 4 GiB
+    public void ParentLocatorsOutsideTheFileAreRefused(int field, ulong value)
+    {
+        var fs = Dynamic(out _);
+        DiskImage.CreateChild(Base, Child, fs).Dispose();
+        var child = fs.ReadAll(Child);
+        var header = child.AsSpan(512, 1024).ToArray();
+        if (field == 0x10)
+            BinaryPrimitives.WriteUInt64BigEndian(header.AsSpan(0x240 + field), value);
+        else
+            BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(0x240 + field), (uint)value);
+        VhdDiskTests.FixChecksum(header, 0x24);
+        fs.Poke(Child, 512, header);
+        AssertRefused(fs, Child, "parent locator 0");
+    }
+
     [Fact]
     public void AChildThatIsItsOwnParentIsALoop()
     {
