@@ -110,6 +110,8 @@ public static class DiskImage
         fileSystem ??= LocalImageFileSystem.Instance;
         if (create.Size <= 0)
             throw new ArgumentOutOfRangeException(nameof(create), $"a disk needs a positive size, not {create.Size}");
+        if (fileSystem.Exists(path))
+            throw new IOException($"{System.IO.Path.GetFullPath(path)} already exists; pxekit never overwrites an image");
         return create.Format switch
         {
             DiskFormat.Vhdx => Vhdx.VhdxDisk.Create(fileSystem, path, create),
@@ -125,6 +127,8 @@ public static class DiskImage
     public static VirtualDisk CreateChild(string parentPath, string childPath, IImageFileSystem? fileSystem = null)
     {
         fileSystem ??= LocalImageFileSystem.Instance;
+        if (fileSystem.Exists(childPath))
+            throw new IOException($"{System.IO.Path.GetFullPath(childPath)} already exists; pxekit never overwrites an image");
         var options = DiskOpenOptions.ReadOnly with { FileSystem = fileSystem };
         var parent = Open(parentPath, options);
         try
