@@ -29,6 +29,7 @@ public static class Program
             "PxeKit: network-boot server (DHCP/proxyDHCP, TFTP, HTTP) and the tools that prepare what it boots.");
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(BcdCommand.Create());
+        root.Subcommands.Add(DiskCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(ClientsCommand.Create());
