@@ -450,7 +450,7 @@ public sealed class VhdxDisk : VirtualDisk
         };
         if (locator is not null)
             items.Add((ParentLocatorItem, Vhdx.ParentLocator.Build(locator), false));
-        var meta = MetadataTable.Build(items, (int)(metaLength / 16)); // the items fit in 64 KiB; the rest of the region is zero
+        var meta = MetadataTable.Build(items, (int)(metaLength / 8)); // table (64 KiB) and items (< 64 KiB); the rest of the region is zero
 
         var bat = new ulong[entries];
         if (isFixed)
